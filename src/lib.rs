@@ -1,0 +1,14 @@
+//! affrel turns a folder of plain-text affiliate records into a weekly mentoring report and
+//! the personalized emails that are due.
+//!
+//! The pipeline runs one way: `cli` → `load` → `model` → `stages` → `report` → `render` →
+//! `write`. `check` is `build` without the write step.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod report;
+pub mod stages;
+pub mod write;

@@ -1,0 +1,639 @@
+//! Files under the root → raw structs that mirror the YAML, with every read or parse problem
+//! recorded as a located diagnostic.
+//!
+//! Nothing here knows what a valid record is (that is `model`); this step only reads bytes,
+//! splits front matter and runs the one YAML parser.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::{IntoParallelIterator, ParallelIterator};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use walkdir::WalkDir;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+
+/// The content folder, relative to the root.
+pub const CONTENT_DIR: &str = "content";
+/// The folder of user overrides of the built-in report templates, relative to the root.
+pub const TEMPLATES_DIR: &str = "templates";
+
+/// A file's text and its path relative to the project root.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    /// Where a key sits in this YAML file; see [`locate`].
+    pub fn locate(&self, keys: &[Key<'_>]) -> Option<Location> {
+        locate(&self.text, keys)
+    }
+}
+
+/// A parsed file together with its source, kept for locating later problems.
+#[derive(Debug)]
+pub struct Loaded<T> {
+    pub source: Source,
+    pub value: T,
+}
+
+/// `content/config.yaml` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub sender: Option<RawSender>,
+    pub programs: Option<Vec<RawProgram>>,
+    #[serde(default)]
+    pub rules: RawRules,
+    #[serde(default)]
+    pub report: RawReport,
+}
+
+/// The `sender` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSender {
+    pub name: String,
+    pub email: String,
+    pub signature: Option<String>,
+}
+
+/// One entry of `programs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProgram {
+    pub id: String,
+    pub name: String,
+    pub url: Option<String>,
+    pub residual_commissions: bool,
+    pub residual_rate: Option<f64>,
+}
+
+/// The `rules` block; absent keys take DESIGN's defaults in `model`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    pub nudge_after_days: Option<u32>,
+    pub follow_up_after_days: Option<u32>,
+    pub quiet_after_days: Option<u32>,
+    pub thriving_sales: Option<u32>,
+    pub thriving_window_days: Option<u32>,
+    pub congratulate_every_days: Option<u32>,
+}
+
+/// The `report` block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    pub title: Option<String>,
+    pub history_weeks: Option<u32>,
+    pub pseudonym_salt: Option<String>,
+}
+
+/// `content/referrals/<id>.yaml` as written. Dates and enum words stay strings here so that
+/// `model` can explain a bad one in the user's terms.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReferral {
+    pub name: String,
+    pub email: String,
+    pub program: String,
+    pub referred_on: String,
+    pub motivation: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub events: Vec<RawEvent>,
+}
+
+/// One entry of a referral's `events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    pub date: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub amount: Option<f64>,
+    pub interest: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The front matter of an email template.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFrontMatter {
+    pub subject: String,
+}
+
+/// `content/emails/<kind>.md`: front matter plus a Markdown body.
+#[derive(Debug)]
+pub struct RawEmail {
+    pub stem: String,
+    pub front: RawFrontMatter,
+    /// Where the `subject` value starts in the file.
+    pub subject_location: Location,
+    pub body: String,
+    /// The 1-based line of the file on which the body starts.
+    pub body_line: usize,
+}
+
+/// Everything read from the root, before validation.
+#[derive(Debug, Default)]
+pub struct RawContent {
+    pub config: Option<Loaded<RawConfig>>,
+    /// Referral files keyed by their stem (the id); more than one file per stem is a clash.
+    pub referrals: BTreeMap<String, Vec<Loaded<RawReferral>>>,
+    pub emails: Vec<Loaded<RawEmail>>,
+    /// The user's `templates/` files, keyed by file name.
+    pub template_overrides: BTreeMap<String, Source>,
+}
+
+/// Reads the whole project under `root`, recording every problem in `diagnostics`.
+pub fn load(root: &Path, diagnostics: &mut Diagnostics) -> RawContent {
+    let config = load_config(root, diagnostics);
+    let (referrals, referral_problems) = load_referrals(root);
+    diagnostics.extend(referral_problems);
+    let emails = load_emails(root, diagnostics);
+    let template_overrides = load_template_overrides(root, diagnostics);
+    RawContent {
+        config,
+        referrals,
+        emails,
+        template_overrides,
+    }
+}
+
+fn load_config(root: &Path, diagnostics: &mut Diagnostics) -> Option<Loaded<RawConfig>> {
+    let relative = Path::new(CONTENT_DIR).join("config.yaml");
+    if !root.join(&relative).is_file() {
+        diagnostics.push(
+            Diagnostic::error(&relative, "the configuration file is missing").with_help(
+                "create content/config.yaml with a `sender` and at least one program, \
+                 or run `affrel init` to start a new project",
+            ),
+        );
+        return None;
+    }
+    let parsed = read_source(root, &relative).and_then(|source| parse_file(source, 0));
+    parsed.map_err(|d| diagnostics.push(d)).ok()
+}
+
+/// Finds every referral file, then reads and parses them in parallel.
+fn load_referrals(root: &Path) -> (BTreeMap<String, Vec<Loaded<RawReferral>>>, Vec<Diagnostic>) {
+    let (paths, mut problems) = find_referral_files(root);
+    let results: Vec<(String, Result<Loaded<RawReferral>, Diagnostic>)> = paths
+        .into_par_iter()
+        .map(|(stem, relative)| {
+            let parsed = read_source(root, &relative).and_then(|source| parse_file(source, 0));
+            (stem, parsed)
+        })
+        .collect();
+    let mut referrals: BTreeMap<String, Vec<Loaded<RawReferral>>> = BTreeMap::new();
+    for (stem, parsed) in results {
+        match parsed {
+            Ok(loaded) => referrals.entry(stem).or_default().push(loaded),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    (referrals, problems)
+}
+
+/// Lists `content/referrals/**/*.yaml` as (stem, path relative to root), sorted by path.
+fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>) {
+    let dir = root.join(CONTENT_DIR).join("referrals");
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    if !dir.is_dir() {
+        return (found, problems);
+    }
+    for entry in WalkDir::new(&dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err.path().unwrap_or(&dir);
+                problems.push(Diagnostic::error(relative_to(root, path), err.to_string()));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = relative_to(root, entry.path());
+        let extension = entry.path().extension().and_then(|e| e.to_str());
+        match extension {
+            Some("yaml") => {}
+            Some("yml") => {
+                problems.push(
+                    Diagnostic::warning(&relative, "ignored: referral files end in `.yaml`")
+                        .with_help("rename the file to end in `.yaml`"),
+                );
+                continue;
+            }
+            _ => continue,
+        }
+        match entry.path().file_stem().and_then(|s| s.to_str()) {
+            Some(stem) => found.push((stem.to_owned(), relative)),
+            None => problems.push(
+                Diagnostic::error(&relative, "the file name is not valid UTF-8")
+                    .with_help("rename the file; its name is the referral's id"),
+            ),
+        }
+    }
+    (found, problems)
+}
+
+fn load_emails(root: &Path, diagnostics: &mut Diagnostics) -> Vec<Loaded<RawEmail>> {
+    let relative_dir = Path::new(CONTENT_DIR).join("emails");
+    let mut emails = Vec::new();
+    for (relative, stem) in list_files(root, &relative_dir, diagnostics) {
+        if relative.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        match read_source(root, &relative).and_then(|source| parse_email(source, stem)) {
+            Ok(email) => emails.push(email),
+            Err(problem) => diagnostics.push(problem),
+        }
+    }
+    emails
+}
+
+fn load_template_overrides(root: &Path, diagnostics: &mut Diagnostics) -> BTreeMap<String, Source> {
+    let relative_dir = Path::new(TEMPLATES_DIR);
+    let mut overrides = BTreeMap::new();
+    for (relative, _) in list_files(root, relative_dir, diagnostics) {
+        let Some(name) = relative.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let name = name.to_owned();
+        match read_source(root, &relative) {
+            Ok(source) => {
+                overrides.insert(name, source);
+            }
+            Err(problem) => diagnostics.push(problem),
+        }
+    }
+    overrides
+}
+
+/// The regular files directly inside `root/relative_dir`, sorted, with their UTF-8 stems.
+fn list_files(
+    root: &Path,
+    relative_dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Vec<(PathBuf, String)> {
+    let dir = root.join(relative_dir);
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut files = Vec::new();
+    for entry in WalkDir::new(&dir)
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+    {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => {
+                let relative = relative_to(root, entry.path());
+                match entry.path().file_stem().and_then(|s| s.to_str()) {
+                    Some(stem) => files.push((relative.clone(), stem.to_owned())),
+                    None => diagnostics.push(
+                        Diagnostic::error(&relative, "the file name is not valid UTF-8")
+                            .with_help("rename the file"),
+                    ),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => diagnostics.push(Diagnostic::error(
+                relative_to(root, err.path().unwrap_or(&dir)),
+                err.to_string(),
+            )),
+        }
+    }
+    files
+}
+
+fn relative_to(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).to_path_buf()
+}
+
+/// Reads a file as UTF-8, locating the first invalid byte when it is not.
+fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
+    let bytes = std::fs::read(root.join(relative))
+        .map_err(|err| Diagnostic::error(relative, format!("cannot read the file: {err}")))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source {
+            path: relative.to_path_buf(),
+            text,
+        }),
+        Err(err) => {
+            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+            let line = valid.split(|&b| b == b'\n').count();
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
+            Err(Diagnostic::error(relative, "the file is not valid UTF-8")
+                .at(line, column)
+                .with_help("save the file with UTF-8 encoding"))
+        }
+    }
+}
+
+/// Parses a whole YAML file into `T`.
+fn parse_file<T: DeserializeOwned>(
+    source: Source,
+    line_offset: usize,
+) -> Result<Loaded<T>, Diagnostic> {
+    if source.text.trim().is_empty() {
+        return Err(Diagnostic::error(&source.path, "the file is empty")
+            .with_help("see the content format in README.md for the keys this file needs"));
+    }
+    let value = parse_yaml(&source.path, &source.text, line_offset)?;
+    Ok(Loaded { source, value })
+}
+
+/// The one place YAML is parsed. `line_offset` is the number of lines above `text` in the
+/// file (front matter), so that locations point into the real file.
+fn parse_yaml<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    line_offset: usize,
+) -> Result<T, Diagnostic> {
+    serde_yaml::from_str(text).map_err(|err| {
+        let message = strip_location_suffix(&err.to_string());
+        let help = yaml_error_help(&message);
+        let diagnostic = Diagnostic::error(path, message).with_help(help);
+        match err.location() {
+            Some(location) => diagnostic.at(location.line() + line_offset, location.column()),
+            None => diagnostic,
+        }
+    })
+}
+
+/// `serde_yaml` ends messages with " at line L column C"; the location is shown separately.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index)
+            if message[index + " at line ".len()..]
+                .split(" column ")
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            message[..index].to_owned()
+        }
+        _ => message.to_owned(),
+    }
+}
+
+fn yaml_error_help(message: &str) -> &'static str {
+    if message.contains("unknown field") {
+        "remove the key or correct its spelling"
+    } else if message.contains("missing field") {
+        "add the missing key"
+    } else if message.contains("duplicate") {
+        "keep only one of the repeated keys"
+    } else if message.contains("recursion limit") || message.contains("repetition limit") {
+        "remove the YAML aliases (`*name`) that expand this document"
+    } else if message.contains("invalid type") {
+        "check the value's type against the content format in README.md"
+    } else {
+        "fix the YAML syntax at this place"
+    }
+}
+
+/// Splits `---` front matter from the body and parses both halves' metadata.
+fn parse_email(source: Source, stem: String) -> Result<Loaded<RawEmail>, Diagnostic> {
+    let Some((front_text, body, body_line)) = split_front_matter(&source.text) else {
+        return Err(
+            Diagnostic::error(&source.path, "the email template has no front matter")
+                .at(1, 1)
+                .with_help("start the file with `---`, a `subject: \"…\"` line and another `---`"),
+        );
+    };
+    if front_text.trim().is_empty() {
+        return Err(Diagnostic::error(&source.path, "the front matter is empty")
+            .at(2, 1)
+            .with_help("add a `subject: \"…\"` line between the `---` lines"));
+    }
+    let front: RawFrontMatter = parse_yaml(&source.path, front_text, 1)?;
+    let subject_location = source
+        .locate(&[Key::Field("subject")])
+        .unwrap_or(Location { line: 2, column: 1 });
+    let email = RawEmail {
+        stem,
+        front,
+        subject_location,
+        body: body.to_owned(),
+        body_line,
+    };
+    Ok(Loaded {
+        source,
+        value: email,
+    })
+}
+
+/// Returns (front matter, body, 1-based line where the body starts).
+fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
+    let mut offset = 0;
+    for (index, line) in rest.split_inclusive('\n').enumerate() {
+        if line.trim_end() == "---" {
+            let front = &rest[..offset];
+            let body = &rest[offset + line.len()..];
+            return Some((front, body, index + 3));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A step in a path to a YAML key: a mapping key or an item of a sequence.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    Field(&'a str),
+    Item(usize),
+}
+
+/// Finds where the value at a key path starts, by reading the text line by line.
+///
+/// `serde_yaml` reports where parsing failed but not where a successfully parsed value came
+/// from, so problems found after parsing are located here. It understands block mappings,
+/// block sequences and one-line flow mappings (`- { date: …, type: … }`), which is what the
+/// content format uses; anything else falls back to the nearest enclosing key it found.
+pub fn locate(text: &str, keys: &[Key<'_>]) -> Option<Location> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut scope = 0..lines.len();
+    let mut indent = 0;
+    let mut found = None;
+    for key in keys {
+        let position = match *key {
+            Key::Field(name) => find_field(&lines, scope.clone(), indent, found.is_none(), name),
+            Key::Item(index) => find_item(&lines, scope.clone(), index),
+        };
+        let Some((line, column)) = position else {
+            break;
+        };
+        found = Some(Location {
+            line: line + 1,
+            column: column + 1,
+        });
+        indent = column;
+        scope = line..block_end(&lines, line, column);
+    }
+    found
+}
+
+/// Finds `name:` at `indent` or deeper within `scope`, also inside a one-line flow mapping.
+fn find_field(
+    lines: &[&str],
+    scope: std::ops::Range<usize>,
+    indent: usize,
+    top_level: bool,
+    name: &str,
+) -> Option<(usize, usize)> {
+    let pattern = format!("{name}:");
+    for index in scope {
+        let line = lines[index];
+        let mut search_from = 0;
+        while let Some(position) = line[search_from..].find(&pattern) {
+            let at = search_from + position;
+            let before = line[..at].trim_end();
+            let starts_key = before.is_empty()
+                || before.ends_with('{')
+                || before.ends_with(',')
+                || before.ends_with('-');
+            let indented_right = if top_level { at == 0 } else { at >= indent };
+            if indented_right && starts_key {
+                let value_start = at + pattern.len();
+                let skipped = line[value_start..].len() - line[value_start..].trim_start().len();
+                let column = if line[value_start..].trim().is_empty() {
+                    at
+                } else {
+                    value_start + skipped
+                };
+                return Some((index, column));
+            }
+            search_from = at + pattern.len();
+        }
+    }
+    None
+}
+
+/// Finds the `index`th `- ` item directly under the key whose block is `scope`.
+fn find_item(
+    lines: &[&str],
+    scope: std::ops::Range<usize>,
+    index: usize,
+) -> Option<(usize, usize)> {
+    let mut item_indent = None;
+    let mut count = 0;
+    for line_index in scope.skip(1) {
+        let line = lines[line_index];
+        let trimmed = line.trim_start();
+        if !(trimmed.starts_with("- ") || trimmed == "-") {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if *item_indent.get_or_insert(indent) != indent {
+            continue;
+        }
+        if count == index {
+            return Some((line_index, indent));
+        }
+        count += 1;
+    }
+    None
+}
+
+/// The line after the block that starts at `line` with its key or item at `column`.
+fn block_end(lines: &[&str], line: usize, column: usize) -> usize {
+    let starts_item = lines[line][column..].starts_with('-');
+    for (index, text) in lines.iter().enumerate().skip(line + 1) {
+        let trimmed = text.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = text.len() - trimmed.len();
+        let dedented =
+            indent < column || (indent == column && (starts_item || !trimmed.starts_with('-')));
+        if dedented {
+            return index;
+        }
+    }
+    lines.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Key, Location, locate, split_front_matter, strip_location_suffix};
+
+    const REFERRAL: &str = "name: Alice\nprogram: acme\nevents:\n  - { date: 2026-09-02, type: welcome_sent }\n  - date: 2026-09-05\n    type: reply\n    interest: high\n";
+
+    // Post-parse problems point at the value of a top-level key.
+    #[test]
+    fn locates_top_level_key_value() {
+        let at = locate(REFERRAL, &[Key::Field("program")]);
+        assert_eq!(
+            at,
+            Some(Location {
+                line: 2,
+                column: 10
+            })
+        );
+    }
+
+    // A key inside a one-line flow mapping item is found on that item's line.
+    #[test]
+    fn locates_key_in_flow_item() {
+        let at = locate(
+            REFERRAL,
+            &[Key::Field("events"), Key::Item(0), Key::Field("type")],
+        );
+        assert_eq!(
+            at,
+            Some(Location {
+                line: 4,
+                column: 34
+            })
+        );
+    }
+
+    // A key inside a block-style item is found below the item's dash.
+    #[test]
+    fn locates_key_in_block_item() {
+        let at = locate(
+            REFERRAL,
+            &[Key::Field("events"), Key::Item(1), Key::Field("interest")],
+        );
+        assert_eq!(
+            at,
+            Some(Location {
+                line: 7,
+                column: 15
+            })
+        );
+    }
+
+    // The body of an email template starts on the line after the closing `---`.
+    #[test]
+    fn splits_front_matter_and_counts_body_line() {
+        let (front, body, line) = split_front_matter("---\nsubject: Hi\n---\nHello\n").unwrap();
+        assert_eq!((front, body, line), ("subject: Hi\n", "Hello\n", 4));
+    }
+
+    // Locations are printed separately, so serde_yaml's own suffix is removed.
+    #[test]
+    fn strips_serde_yaml_location_suffix() {
+        assert_eq!(
+            strip_location_suffix("unknown field `x`, expected `a` at line 2 column 1"),
+            "unknown field `x`, expected `a`"
+        );
+        assert_eq!(strip_location_suffix("no suffix here"), "no suffix here");
+    }
+}

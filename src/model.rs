@@ -1,0 +1,775 @@
+//! Raw structs from `load` → validated domain types (slug ids, dates, enums), with every
+//! problem recorded as a located diagnostic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rayon::prelude::{IntoParallelIterator, ParallelIterator};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::load::{
+    Key, Loaded, RawConfig, RawContent, RawEmail, RawEvent, RawProgram, RawReferral, RawReport,
+    RawRules, RawSender, Source,
+};
+
+/// A whole validated project: what every later step works from.
+#[derive(Debug)]
+pub struct Project {
+    pub config: Config,
+    /// Sorted by id.
+    pub referrals: Vec<Referral>,
+    /// At most one per kind, sorted by kind.
+    pub email_templates: Vec<EmailTemplate>,
+    /// The user's `templates/` files by name, overriding built-in report templates.
+    pub template_overrides: BTreeMap<String, Source>,
+}
+
+/// `content/config.yaml`, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub sender: Sender,
+    /// Keyed by program id.
+    pub programs: BTreeMap<String, Program>,
+    pub rules: Rules,
+    pub report: ReportSettings,
+}
+
+/// Who the emails come from.
+#[derive(Debug)]
+pub struct Sender {
+    pub name: String,
+    pub email: String,
+    /// Defaults to the sender's name.
+    pub signature: String,
+}
+
+/// An affiliate program referrals can join.
+#[derive(Debug)]
+pub struct Program {
+    pub id: String,
+    pub name: String,
+    pub url: Option<String>,
+    pub residual_commissions: bool,
+    /// The user's share of their referrals' sales, 0..=1.
+    pub residual_rate: Option<f64>,
+}
+
+/// The day counts that drive the stage rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub nudge_after_days: i64,
+    pub follow_up_after_days: i64,
+    pub quiet_after_days: i64,
+    pub thriving_sales: usize,
+    pub thriving_window_days: i64,
+    pub congratulate_every_days: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            nudge_after_days: 14,
+            follow_up_after_days: 21,
+            quiet_after_days: 30,
+            thriving_sales: 3,
+            thriving_window_days: 30,
+            congratulate_every_days: 90,
+        }
+    }
+}
+
+/// The `report` block, with defaults applied.
+#[derive(Debug)]
+pub struct ReportSettings {
+    pub title: String,
+    pub history_weeks: u32,
+    pub pseudonym_salt: Option<String>,
+}
+
+/// One referred affiliate, validated; events sorted by date (stable for equal dates).
+#[derive(Debug, Clone)]
+pub struct Referral {
+    pub id: String,
+    pub path: PathBuf,
+    pub name: String,
+    pub email: String,
+    pub program: String,
+    pub referred_on: NaiveDate,
+    pub motivation: Option<String>,
+    pub tags: Vec<String>,
+    pub events: Vec<Event>,
+}
+
+impl Referral {
+    /// The first word of the name.
+    pub fn first_name(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or(&self.name)
+    }
+}
+
+/// Something that happened in a relationship.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub date: NaiveDate,
+    pub kind: EventKind,
+    /// Only on sales.
+    pub amount: Option<f64>,
+    /// Only on replies.
+    pub interest: Option<Interest>,
+}
+
+/// Declares a closed set of words used in content files, with parsing and display.
+macro_rules! content_words {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The word used in content files and output.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word),+ }
+            }
+
+            /// The accepted words, formatted for an error message.
+            pub fn expected() -> String {
+                Self::ALL.iter().map(|v| format!("`{}`", v.as_str())).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ();
+            fn from_str(word: &str) -> Result<Self, ()> {
+                match word { $($word => Ok(Self::$variant),)+ _ => Err(()) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+content_words!(
+    /// An event `type`.
+    EventKind {
+        WelcomeSent = "welcome_sent",
+        NudgeSent = "nudge_sent",
+        Reply = "reply",
+        Sale = "sale",
+        FollowUpSent = "follow_up_sent",
+        HelpGiven = "help_given",
+        Congratulated = "congratulated",
+        LetGo = "let_go",
+    }
+);
+
+content_words!(
+    /// How interested a reply sounded.
+    Interest { Low = "low", High = "high" }
+);
+
+content_words!(
+    /// A next action; also the stem of its email template.
+    ActionKind {
+        Welcome = "welcome",
+        Nudge = "nudge",
+        FollowUp = "follow_up",
+        OfferHelp = "offer_help",
+        Congratulate = "congratulate",
+    }
+);
+
+content_words!(
+    /// Where a relationship stands; declared in DESIGN's table order.
+    Stage {
+        NotWorthIt = "not_worth_it",
+        Uncontacted = "uncontacted",
+        Welcomed = "welcomed",
+        FirstSale = "first_sale",
+        FollowingUp = "following_up",
+        Struggling = "struggling",
+        Thriving = "thriving",
+        LetGo = "let_go",
+    }
+);
+
+/// `content/emails/<kind>.md`, validated but not yet compiled.
+#[derive(Debug)]
+pub struct EmailTemplate {
+    pub kind: ActionKind,
+    pub path: PathBuf,
+    pub subject: String,
+    pub subject_location: Location,
+    pub body: String,
+    pub body_line: usize,
+}
+
+/// Validates everything `load` read. Returns `None` when the config is unusable; referral
+/// and template problems are recorded and the offending files left out.
+pub fn validate(raw: RawContent, diagnostics: &mut Diagnostics) -> Option<Project> {
+    let config = raw
+        .config
+        .and_then(|loaded| validate_config(&loaded, diagnostics));
+    let program_ids: Option<Vec<&str>> = config
+        .as_ref()
+        .map(|c| c.programs.keys().map(String::as_str).collect());
+
+    let files: Vec<Loaded<RawReferral>> = unique_referral_files(raw.referrals, diagnostics);
+    let results: Vec<Result<Referral, Vec<Diagnostic>>> = files
+        .into_par_iter()
+        .map(|loaded| validate_referral(loaded, program_ids.as_deref()))
+        .collect();
+    let mut referrals = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(referral) => referrals.push(referral),
+            Err(problems) => diagnostics.extend(problems),
+        }
+    }
+    referrals.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let email_templates = validate_emails(raw.emails, diagnostics);
+    Some(Project {
+        config: config?,
+        referrals,
+        email_templates,
+        template_overrides: raw.template_overrides,
+    })
+}
+
+/// Keeps the first file of each id and reports every other file that reuses it.
+fn unique_referral_files(
+    by_id: BTreeMap<String, Vec<Loaded<RawReferral>>>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Loaded<RawReferral>> {
+    let mut unique = Vec::with_capacity(by_id.len());
+    for (id, mut files) in by_id {
+        files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
+        let mut files = files.into_iter();
+        let Some(first) = files.next() else { continue };
+        for clash in files {
+            diagnostics.push(
+                Diagnostic::error(
+                    &clash.source.path,
+                    format!(
+                        "the id `{id}` is already used by {}",
+                        first.source.path.display()
+                    ),
+                )
+                .with_help("ids are file names and must be unique across all subfolders: rename one of the two files"),
+            );
+        }
+        unique.push(first);
+    }
+    unique
+}
+
+/// Collects the problems of one file, each located by a key path.
+struct FileCheck<'a> {
+    source: &'a Source,
+    problems: Vec<Diagnostic>,
+}
+
+impl<'a> FileCheck<'a> {
+    fn new(source: &'a Source) -> Self {
+        Self {
+            source,
+            problems: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, keys: &[Key<'_>], message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(
+            Diagnostic::error(&self.source.path, message)
+                .at_location(self.source.locate(keys))
+                .with_help(help),
+        );
+    }
+
+    /// Checks a required human-readable line of text (a name).
+    fn text_line(&mut self, keys: &[Key<'_>], what: &str, value: &str) -> String {
+        if value.trim().is_empty() {
+            self.error(
+                keys,
+                format!("{what} is empty"),
+                format!("write the {what}"),
+            );
+        } else if value.chars().any(char::is_control) {
+            self.error(
+                keys,
+                format!("{what} contains a control character (such as a line break or tab)"),
+                format!("write the {what} on one line, without tabs"),
+            );
+        }
+        value.trim().to_owned()
+    }
+
+    fn email(&mut self, keys: &[Key<'_>], value: &str) -> String {
+        if !is_valid_email(value) {
+            self.error(
+                keys,
+                format!("`{value}` is not a valid email address"),
+                "write an address like `name@example.com`",
+            );
+        }
+        value.trim().to_owned()
+    }
+
+    fn date(&mut self, keys: &[Key<'_>], value: &str) -> Option<NaiveDate> {
+        match parse_date(value) {
+            Ok(date) => Some(date),
+            Err(message) => {
+                self.error(keys, message, "write dates as YYYY-MM-DD, e.g. 2026-09-01");
+                None
+            }
+        }
+    }
+
+    fn finish<T>(self, value: Option<T>) -> Result<T, Vec<Diagnostic>> {
+        match value {
+            Some(value) if self.problems.is_empty() => Ok(value),
+            _ => Err(self.problems),
+        }
+    }
+}
+
+fn validate_config(loaded: &Loaded<RawConfig>, diagnostics: &mut Diagnostics) -> Option<Config> {
+    let mut check = FileCheck::new(&loaded.source);
+    let raw = &loaded.value;
+    let sender = raw
+        .sender
+        .as_ref()
+        .map(|sender| validate_sender(&mut check, sender));
+    if sender.is_none() {
+        check.error(
+            &[],
+            "the `sender` block is missing",
+            "add `sender:` with `name:` and `email:` (the emails are sent from it)",
+        );
+    }
+    let programs = validate_programs(&mut check, raw.programs.as_deref().unwrap_or_default());
+    let rules = validate_rules(&mut check, &raw.rules);
+    let report = validate_report(&mut check, &raw.report);
+    let config = sender.map(|sender| Config {
+        sender,
+        programs,
+        rules,
+        report,
+    });
+    match check.finish(config) {
+        Ok(config) => Some(config),
+        Err(problems) => {
+            diagnostics.extend(problems);
+            None
+        }
+    }
+}
+
+fn validate_sender(check: &mut FileCheck<'_>, raw: &RawSender) -> Sender {
+    let at = |key| [Key::Field("sender"), Key::Field(key)];
+    let name = check.text_line(&at("name"), "sender name", &raw.name);
+    let email = check.email(&at("email"), &raw.email);
+    let signature = raw.signature.clone().unwrap_or_else(|| name.clone());
+    Sender {
+        name,
+        email,
+        signature,
+    }
+}
+
+fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<String, Program> {
+    if raw.is_empty() {
+        check.error(
+            &[Key::Field("programs")],
+            "no programs are configured",
+            "add at least one entry under `programs:` with `id`, `name` and `residual_commissions`",
+        );
+    }
+    let mut programs = BTreeMap::new();
+    for (index, program) in raw.iter().enumerate() {
+        let at = |key| [Key::Field("programs"), Key::Item(index), Key::Field(key)];
+        if !is_slug(&program.id) {
+            check.error(
+                &at("id"),
+                format!("the program id `{}` is not a valid id", program.id),
+                "use lowercase letters, digits, `-` and `_`, starting with a letter or digit",
+            );
+        }
+        let name = check.text_line(&at("name"), "program name", &program.name);
+        let url = program.url.as_deref().map(str::trim).map(str::to_owned);
+        if let Some(url) = &url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            check.error(
+                &at("url"),
+                format!("`{url}` is not a web address"),
+                "write a URL starting with `https://`",
+            );
+        }
+        if let Some(rate) = program.residual_rate
+            && !(0.0..=1.0).contains(&rate)
+        {
+            check.error(
+                &at("residual_rate"),
+                format!("the residual rate {rate} is not between 0 and 1"),
+                "write your share of their sales as a fraction, e.g. 0.10 for 10%",
+            );
+        }
+        let validated = Program {
+            id: program.id.clone(),
+            name,
+            url,
+            residual_commissions: program.residual_commissions,
+            residual_rate: program.residual_rate,
+        };
+        if programs.insert(program.id.clone(), validated).is_some() {
+            check.error(
+                &at("id"),
+                format!("the program id `{}` is used twice", program.id),
+                "give each program its own id",
+            );
+        }
+    }
+    programs
+}
+
+fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
+    let defaults = Rules::default();
+    let mut days = |key: &str, value: Option<u32>, default: i64| -> i64 {
+        match value {
+            Some(0) => {
+                check.error(
+                    &[Key::Field("rules"), Key::Field(key)],
+                    format!("`{key}` is 0"),
+                    "use a whole number of at least 1",
+                );
+                default
+            }
+            Some(value) => i64::from(value),
+            None => default,
+        }
+    };
+    Rules {
+        nudge_after_days: days(
+            "nudge_after_days",
+            raw.nudge_after_days,
+            defaults.nudge_after_days,
+        ),
+        follow_up_after_days: days(
+            "follow_up_after_days",
+            raw.follow_up_after_days,
+            defaults.follow_up_after_days,
+        ),
+        quiet_after_days: days(
+            "quiet_after_days",
+            raw.quiet_after_days,
+            defaults.quiet_after_days,
+        ),
+        thriving_sales: days(
+            "thriving_sales",
+            raw.thriving_sales,
+            defaults.thriving_sales as i64,
+        ) as usize,
+        thriving_window_days: days(
+            "thriving_window_days",
+            raw.thriving_window_days,
+            defaults.thriving_window_days,
+        ),
+        congratulate_every_days: days(
+            "congratulate_every_days",
+            raw.congratulate_every_days,
+            defaults.congratulate_every_days,
+        ),
+    }
+}
+
+/// The most history weeks a report may chart: ten years.
+const MAX_HISTORY_WEEKS: u32 = 520;
+
+fn validate_report(check: &mut FileCheck<'_>, raw: &RawReport) -> ReportSettings {
+    let title = match &raw.title {
+        Some(title) => check.text_line(
+            &[Key::Field("report"), Key::Field("title")],
+            "report title",
+            title,
+        ),
+        None => "Affiliate relationships".to_owned(),
+    };
+    let history_weeks = raw.history_weeks.unwrap_or(12);
+    if history_weeks > MAX_HISTORY_WEEKS {
+        check.error(
+            &[Key::Field("report"), Key::Field("history_weeks")],
+            format!("`history_weeks` is {history_weeks}, more than {MAX_HISTORY_WEEKS}"),
+            "chart at most ten years of weeks",
+        );
+    }
+    let pseudonym_salt = raw
+        .pseudonym_salt
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_owned);
+    if pseudonym_salt.as_deref() == Some("") {
+        check.error(
+            &[Key::Field("report"), Key::Field("pseudonym_salt")],
+            "`pseudonym_salt` is empty",
+            "remove the key or set it to a long random string (`affrel init` writes one)",
+        );
+    }
+    ReportSettings {
+        title,
+        history_weeks,
+        pseudonym_salt,
+    }
+}
+
+fn validate_referral(
+    loaded: Loaded<RawReferral>,
+    program_ids: Option<&[&str]>,
+) -> Result<Referral, Vec<Diagnostic>> {
+    let Loaded { source, value: raw } = loaded;
+    let mut check = FileCheck::new(&source);
+    let id = referral_id(&source);
+    if !is_slug(&id) {
+        check.error(
+            &[],
+            format!("the file name `{id}` is not a valid referral id"),
+            "rename the file to lowercase letters, digits, `-` and `_`, starting with a letter or digit, e.g. `alice-walker.yaml`",
+        );
+    }
+    let name = check.text_line(&[Key::Field("name")], "name", &raw.name);
+    let email = check.email(&[Key::Field("email")], &raw.email);
+    if let Some(known) = program_ids
+        && !known.contains(&raw.program.as_str())
+    {
+        check.error(
+            &[Key::Field("program")],
+            format!("unknown program `{}`", raw.program),
+            format!(
+                "use one of the program ids in content/config.yaml: {}",
+                quoted_list(known)
+            ),
+        );
+    }
+    let referred_on = check.date(&[Key::Field("referred_on")], &raw.referred_on);
+    for (index, tag) in raw.tags.iter().enumerate() {
+        check.text_line(&[Key::Field("tags"), Key::Item(index)], "tag", tag);
+    }
+    let mut events: Vec<Event> = raw
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(index, event)| validate_event(&mut check, index, event))
+        .collect();
+    events.sort_by_key(|event| event.date);
+    let referral = referred_on.map(|referred_on| Referral {
+        id,
+        path: source.path.clone(),
+        name,
+        email,
+        program: raw.program.clone(),
+        referred_on,
+        motivation: raw.motivation.clone(),
+        tags: raw.tags.clone(),
+        events,
+    });
+    check.finish(referral)
+}
+
+/// The id is the file stem; `load` only accepts files whose stem is UTF-8.
+fn referral_id(source: &Source) -> String {
+    source
+        .path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Option<Event> {
+    let at = |key| [Key::Field("events"), Key::Item(index), Key::Field(key)];
+    let date = check.date(&at("date"), &raw.date);
+    let kind = raw.kind.parse::<EventKind>().ok();
+    if kind.is_none() {
+        check.error(
+            &at("type"),
+            format!("unknown event type `{}`", raw.kind),
+            format!("use one of {}", EventKind::expected()),
+        );
+    }
+    if let Some(amount) = raw.amount {
+        if kind.is_some_and(|k| k != EventKind::Sale) {
+            check.error(
+                &at("amount"),
+                format!(
+                    "`amount` is only allowed on `sale` events, not on `{}`",
+                    raw.kind
+                ),
+                "remove the amount, or change the type to `sale`",
+            );
+        } else if !(amount >= 0.0 && amount.is_finite()) {
+            check.error(
+                &at("amount"),
+                format!("the sale amount {amount} is negative"),
+                "write the sale's amount as a number of at least 0",
+            );
+        }
+    }
+    let interest = raw.interest.as_deref().and_then(|word| {
+        if kind.is_some_and(|k| k != EventKind::Reply) {
+            check.error(
+                &at("interest"),
+                format!(
+                    "`interest` is only allowed on `reply` events, not on `{}`",
+                    raw.kind
+                ),
+                "remove `interest`, or change the type to `reply`",
+            );
+            return None;
+        }
+        let interest = word.parse::<Interest>().ok();
+        if interest.is_none() {
+            check.error(
+                &at("interest"),
+                format!("unknown interest `{word}`"),
+                format!("use one of {}", Interest::expected()),
+            );
+        }
+        interest
+    });
+    Some(Event {
+        date: date?,
+        kind: kind?,
+        amount: raw.amount,
+        interest,
+    })
+}
+
+fn validate_emails(
+    raw: Vec<Loaded<RawEmail>>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<EmailTemplate> {
+    let mut templates = Vec::new();
+    for Loaded { source, value } in raw {
+        let Ok(kind) = value.stem.parse::<ActionKind>() else {
+            diagnostics.push(
+                Diagnostic::error(
+                    &source.path,
+                    format!(
+                        "`{}` is not an action kind, so this template is never used",
+                        value.stem
+                    ),
+                )
+                .with_help(format!(
+                    "name email templates after an action kind: {}",
+                    ActionKind::expected()
+                )),
+            );
+            continue;
+        };
+        templates.push(EmailTemplate {
+            kind,
+            path: source.path,
+            subject: value.front.subject,
+            subject_location: value.subject_location,
+            body: value.body,
+            body_line: value.body_line,
+        });
+    }
+    templates.sort_by_key(|t| t.kind);
+    templates
+}
+
+/// Whether `value` matches `[a-z0-9][a-z0-9_-]*`.
+pub fn is_slug(value: &str) -> bool {
+    let mut bytes = value.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Whether `value` is an address a mail message can be sent to.
+fn is_valid_email(value: &str) -> bool {
+    let value = value.trim();
+    !value.chars().any(|c| c.is_control() || c.is_whitespace())
+        && lettre::Address::from_str(value).is_ok_and(|address| address.domain().contains('.'))
+}
+
+/// Parses a strict `YYYY-MM-DD` date, explaining what is wrong otherwise.
+pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err(format!("`{value}` is not a date in YYYY-MM-DD form"));
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| format!("`{value}` is not a real calendar date"))
+}
+
+fn quoted_list(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_slug, is_valid_email, parse_date};
+
+    // Ids are file names and must stay safe as output file names.
+    #[test]
+    fn slug_accepts_lowercase_words_and_rejects_paths() {
+        assert!(is_slug("alice-walker_2"));
+        assert!(is_slug("0day"));
+        for bad in ["", "-alice", "Alice", "al ice", "../x", "a/b", "é"] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+    }
+
+    // Addresses must be deliverable-looking and carry no header tricks.
+    #[test]
+    fn email_validation_rejects_malformed_addresses() {
+        assert!(is_valid_email("alice@example.com"));
+        for bad in [
+            "alice",
+            "alice@",
+            "@example.com",
+            "a b@example.com",
+            "a@example",
+            "a@b.com\r\nBcc: x@y.z",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    // Dates must be real and written in one form.
+    #[test]
+    fn dates_must_be_real_and_zero_padded() {
+        assert!(parse_date("2028-02-29").is_ok());
+        assert!(
+            parse_date("2026-02-29")
+                .unwrap_err()
+                .contains("real calendar date")
+        );
+        assert!(parse_date("2026-9-1").unwrap_err().contains("YYYY-MM-DD"));
+    }
+}

@@ -1,0 +1,184 @@
+//! Derived state → the serializable view structs of `report.json`: the documented contract
+//! other tools read, and the core of every template's context.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::model::{ActionKind, Stage};
+use crate::stages::{Derived, HistoryPoint, Metrics, StageCounts};
+
+/// `report.json`, exactly as DESIGN specifies.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub week: String,
+    pub week_start: NaiveDate,
+    pub week_end: NaiveDate,
+    pub as_of: NaiveDate,
+    pub stage_counts: StageCountsView,
+    /// Sorted by id.
+    pub affiliates: Vec<AffiliateView>,
+    /// Sorted by id.
+    pub transitions: Vec<TransitionView>,
+    pub metrics: MetricsView,
+    pub history: Vec<HistoryView>,
+}
+
+/// All eight stage counts as an object, in table order.
+#[derive(Debug, Clone, Copy)]
+pub struct StageCountsView(pub StageCounts);
+
+impl Serialize for StageCountsView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(Stage::ALL.len()))?;
+        for (stage, count) in self.0.iter() {
+            map.serialize_entry(stage.as_str(), &count)?;
+        }
+        map.end()
+    }
+}
+
+/// One referral in `report.json`.
+#[derive(Debug, Serialize)]
+pub struct AffiliateView {
+    pub id: String,
+    /// Null in public reports.
+    pub name: Option<String>,
+    pub program: String,
+    pub stage: Stage,
+    pub next_action: Option<ActionView>,
+    pub sales: usize,
+    pub first_sale_on: Option<NaiveDate>,
+}
+
+/// A next action in `report.json`.
+#[derive(Debug, Serialize)]
+pub struct ActionView {
+    pub kind: ActionKind,
+    pub due: NaiveDate,
+    pub overdue: bool,
+    /// The `.eml` written for it, relative to the output folder.
+    pub email: Option<String>,
+}
+
+/// A stage change this week.
+#[derive(Debug, Serialize)]
+pub struct TransitionView {
+    pub id: String,
+    pub from: Option<Stage>,
+    pub to: Stage,
+}
+
+/// The metrics block, money rounded to cents.
+#[derive(Debug, Serialize)]
+pub struct MetricsView {
+    pub referrals: usize,
+    pub contacted: usize,
+    pub contacted_with_sale: usize,
+    pub uncontacted_with_sale: usize,
+    pub first_sale_rate_contacted: Option<f64>,
+    pub first_sale_rate_uncontacted: Option<f64>,
+    pub median_days_to_first_sale: Option<f64>,
+    pub sales_this_week: usize,
+    pub sales_amount_this_week: f64,
+    pub estimated_residual_this_week: f64,
+}
+
+/// One week of the stage history.
+#[derive(Debug, Serialize)]
+pub struct HistoryView {
+    pub week: String,
+    pub stage_counts: StageCountsView,
+}
+
+/// How people are named in the output: by id, or by pseudonym in public reports.
+pub trait Naming {
+    /// The id shown for a referral.
+    fn id(&self, id: &str) -> String;
+    /// The name shown for a referral, `None` when names are withheld.
+    fn name(&self, name: &str) -> Option<String>;
+}
+
+impl Report {
+    /// Builds the report view. `emails` maps (referral id, action kind) to the `.eml` path
+    /// written for it.
+    pub fn new(
+        derived: &Derived<'_>,
+        emails: &BTreeMap<(String, ActionKind), String>,
+        naming: &dyn Naming,
+    ) -> Self {
+        let mut affiliates: Vec<AffiliateView> = derived
+            .affiliates
+            .iter()
+            .map(|a| AffiliateView {
+                id: naming.id(&a.referral.id),
+                name: naming.name(&a.referral.name),
+                program: a.program.id.clone(),
+                stage: a.status.stage,
+                next_action: a.status.action.map(|action| ActionView {
+                    kind: action.kind,
+                    due: action.due,
+                    overdue: action.due < derived.week.start,
+                    email: emails.get(&(a.referral.id.clone(), action.kind)).cloned(),
+                }),
+                sales: a.sales,
+                first_sale_on: a.first_sale_on,
+            })
+            .collect();
+        affiliates.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut transitions: Vec<TransitionView> = derived
+            .transitions
+            .iter()
+            .map(|t| TransitionView {
+                id: naming.id(t.id),
+                from: t.from,
+                to: t.to,
+            })
+            .collect();
+        transitions.sort_by(|a, b| a.id.cmp(&b.id));
+        Self {
+            week: derived.week.label.clone(),
+            week_start: derived.week.start,
+            week_end: derived.week.end,
+            as_of: derived.as_of,
+            stage_counts: StageCountsView(derived.stage_counts),
+            affiliates,
+            transitions,
+            metrics: MetricsView::from(&derived.metrics),
+            history: derived.history.iter().map(HistoryView::from).collect(),
+        }
+    }
+}
+
+impl From<&Metrics> for MetricsView {
+    fn from(m: &Metrics) -> Self {
+        Self {
+            referrals: m.referrals,
+            contacted: m.contacted,
+            contacted_with_sale: m.contacted_with_sale,
+            uncontacted_with_sale: m.uncontacted_with_sale,
+            first_sale_rate_contacted: m.first_sale_rate_contacted,
+            first_sale_rate_uncontacted: m.first_sale_rate_uncontacted,
+            median_days_to_first_sale: m.median_days_to_first_sale,
+            sales_this_week: m.sales_this_week,
+            sales_amount_this_week: cents(m.sales_amount_this_week),
+            estimated_residual_this_week: cents(m.estimated_residual_this_week),
+        }
+    }
+}
+
+impl From<&HistoryPoint> for HistoryView {
+    fn from(point: &HistoryPoint) -> Self {
+        Self {
+            week: point.week.label.clone(),
+            stage_counts: StageCountsView(point.counts),
+        }
+    }
+}
+
+/// Rounds money to cents so that float noise never reaches the output.
+pub fn cents(amount: f64) -> f64 {
+    (amount * 100.0).round() / 100.0
+}

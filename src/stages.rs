@@ -1,0 +1,466 @@
+//! Validated project + the date D → each relationship's stage and next action, the week's
+//! transitions, metrics and history. Pure: no I/O, no clock.
+
+use chrono::{Datelike, Days, NaiveDate};
+use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+
+use crate::model::{
+    ActionKind, Event, EventKind, Interest, Program, Project, Referral, Rules, Stage,
+};
+
+/// The next thing to do in a relationship and the day it is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextAction {
+    pub kind: ActionKind,
+    pub due: NaiveDate,
+}
+
+/// A relationship's stage and next action as of one date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub stage: Stage,
+    pub action: Option<NextAction>,
+}
+
+impl Status {
+    fn new(stage: Stage, action: Option<(ActionKind, NaiveDate)>) -> Self {
+        Self {
+            stage,
+            action: action.map(|(kind, due)| NextAction { kind, due }),
+        }
+    }
+}
+
+/// The events of a referral dated on or before `as_of`; `events` must be sorted by date.
+fn events_until(referral: &Referral, as_of: NaiveDate) -> &[Event] {
+    let end = referral.events.partition_point(|event| event.date <= as_of);
+    &referral.events[..end]
+}
+
+fn latest(events: &[Event], kinds: &[EventKind]) -> Option<NaiveDate> {
+    events
+        .iter()
+        .rev()
+        .find(|event| kinds.contains(&event.kind))
+        .map(|event| event.date)
+}
+
+fn first(events: &[Event], kind: EventKind) -> Option<NaiveDate> {
+    events
+        .iter()
+        .find(|event| event.kind == kind)
+        .map(|event| event.date)
+}
+
+fn plus_days(date: NaiveDate, days: i64) -> NaiveDate {
+    let magnitude = Days::new(days.unsigned_abs());
+    let shifted = if days >= 0 {
+        date.checked_add_days(magnitude)
+    } else {
+        date.checked_sub_days(magnitude)
+    };
+    shifted.unwrap_or(if days >= 0 {
+        NaiveDate::MAX
+    } else {
+        NaiveDate::MIN
+    })
+}
+
+/// Applies DESIGN's stage table, first matching row wins. `None` when the referral does not
+/// exist yet at `as_of`.
+pub fn status(
+    referral: &Referral,
+    program: &Program,
+    rules: &Rules,
+    as_of: NaiveDate,
+) -> Option<Status> {
+    if referral.referred_on > as_of {
+        return None;
+    }
+    let events = events_until(referral, as_of);
+    let has = |kind| events.iter().any(|event: &Event| event.kind == kind);
+
+    // Rows 1–3: not worth it, let go, uncontacted.
+    if !program.residual_commissions {
+        return Some(Status::new(Stage::NotWorthIt, None));
+    }
+    if has(EventKind::LetGo) {
+        return Some(Status::new(Stage::LetGo, None));
+    }
+    if !has(EventKind::WelcomeSent) {
+        let action = (ActionKind::Welcome, referral.referred_on);
+        return Some(Status::new(Stage::Uncontacted, Some(action)));
+    }
+
+    // Row 4: welcomed, waiting for a first sale.
+    let Some(first_sale) = first(events, EventKind::Sale) else {
+        let touches = [
+            EventKind::WelcomeSent,
+            EventKind::NudgeSent,
+            EventKind::Reply,
+            EventKind::HelpGiven,
+        ];
+        let last_touch = latest(events, &touches).unwrap_or(referral.referred_on);
+        let action = (
+            ActionKind::Nudge,
+            plus_days(last_touch, rules.nudge_after_days),
+        );
+        return Some(Status::new(Stage::Welcomed, Some(action)));
+    };
+
+    // Row 5: first sale, not followed up since.
+    let followed_up = events
+        .iter()
+        .any(|e| e.kind == EventKind::FollowUpSent && e.date >= first_sale);
+    if !followed_up {
+        let due = plus_days(first_sale, rules.follow_up_after_days);
+        return Some(Status::new(
+            Stage::FirstSale,
+            Some((ActionKind::FollowUp, due)),
+        ));
+    }
+
+    Some(
+        thriving(events, rules, as_of)
+            .or_else(|| losing_interest(events))
+            .or_else(|| gone_quiet(events, rules, as_of))
+            .unwrap_or(Status::new(Stage::FollowingUp, None)),
+    )
+}
+
+/// Row 6: enough sales inside the window `as_of - window < date <= as_of`.
+fn thriving(events: &[Event], rules: &Rules, as_of: NaiveDate) -> Option<Status> {
+    let window_start = plus_days(as_of, -rules.thriving_window_days);
+    let recent_sales = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Sale && e.date > window_start)
+        .count();
+    if recent_sales < rules.thriving_sales {
+        return None;
+    }
+    let congratulated_after = plus_days(as_of, -rules.congratulate_every_days);
+    let recently_congratulated = events
+        .iter()
+        .any(|e| e.kind == EventKind::Congratulated && e.date > congratulated_after);
+    let action = match latest(events, &[EventKind::Sale]) {
+        Some(last_sale) if !recently_congratulated => Some((ActionKind::Congratulate, last_sale)),
+        _ => None,
+    };
+    Some(Status::new(Stage::Thriving, action))
+}
+
+/// Row 7: the latest low-interest reply since the latest follow-up, with nothing after it.
+fn losing_interest(events: &[Event]) -> Option<Status> {
+    let followed_up_on = latest(events, &[EventKind::FollowUpSent])?;
+    let low_reply_on = events
+        .iter()
+        .rev()
+        .find(|e| {
+            e.kind == EventKind::Reply
+                && e.interest == Some(Interest::Low)
+                && e.date >= followed_up_on
+        })?
+        .date;
+    let answered = events.iter().any(|e| match e.kind {
+        EventKind::Sale | EventKind::HelpGiven => e.date >= low_reply_on,
+        EventKind::Reply => e.date > low_reply_on,
+        _ => false,
+    });
+    (!answered).then(|| {
+        Status::new(
+            Stage::Struggling,
+            Some((ActionKind::OfferHelp, low_reply_on)),
+        )
+    })
+}
+
+/// Row 8: no activity for `quiet_after_days`.
+fn gone_quiet(events: &[Event], rules: &Rules, as_of: NaiveDate) -> Option<Status> {
+    let activity = [
+        EventKind::FollowUpSent,
+        EventKind::Reply,
+        EventKind::Sale,
+        EventKind::HelpGiven,
+    ];
+    let last_activity = latest(events, &activity)?;
+    let quiet_since = plus_days(last_activity, rules.quiet_after_days);
+    (quiet_since <= as_of).then(|| {
+        Status::new(
+            Stage::Struggling,
+            Some((ActionKind::OfferHelp, quiet_since)),
+        )
+    })
+}
+
+/// The ISO week (Monday..Sunday) that contains a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Week {
+    /// `YYYY-Www`, e.g. `2026-W48`.
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Week {
+    /// The ISO week containing `date`.
+    pub fn containing(date: NaiveDate) -> Self {
+        let iso = date.iso_week();
+        let start = plus_days(date, -i64::from(date.weekday().num_days_from_monday()));
+        Self {
+            label: format!("{:04}-W{:02}", iso.year(), iso.week()),
+            start,
+            end: plus_days(start, 6),
+        }
+    }
+}
+
+/// How many referrals are at each stage, indexed in `Stage::ALL` order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageCounts([usize; 8]);
+
+impl StageCounts {
+    fn add(&mut self, stage: Stage) {
+        self.0[stage as usize] += 1;
+    }
+
+    /// The number of referrals at `stage`.
+    pub fn get(&self, stage: Stage) -> usize {
+        self.0[stage as usize]
+    }
+
+    /// Every stage with its count, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (Stage, usize)> + '_ {
+        Stage::ALL.iter().map(|&stage| (stage, self.get(stage)))
+    }
+}
+
+/// One relationship as of D, with the facts the report shows about it.
+#[derive(Debug)]
+pub struct AffiliateState<'a> {
+    pub referral: &'a Referral,
+    pub program: &'a Program,
+    pub status: Status,
+    /// Sales dated on or before D.
+    pub sales: usize,
+    pub first_sale_on: Option<NaiveDate>,
+    /// The latest outreach or reply on or before D.
+    pub last_contact: Option<NaiveDate>,
+    /// Stage as of the day before the week started, `None` if the referral did not exist yet.
+    pub stage_before_week: Option<Stage>,
+}
+
+/// A stage change during the report week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition<'a> {
+    pub id: &'a str,
+    pub from: Option<Stage>,
+    pub to: Stage,
+}
+
+/// The stage counts at the end of one week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPoint {
+    pub week: Week,
+    pub counts: StageCounts,
+}
+
+/// How the mentoring is paying off, over referrals that exist at D and are worth it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub referrals: usize,
+    pub contacted: usize,
+    pub contacted_with_sale: usize,
+    pub uncontacted_with_sale: usize,
+    pub first_sale_rate_contacted: Option<f64>,
+    pub first_sale_rate_uncontacted: Option<f64>,
+    pub median_days_to_first_sale: Option<f64>,
+    pub sales_this_week: usize,
+    pub sales_amount_this_week: f64,
+    pub estimated_residual_this_week: f64,
+}
+
+/// Everything the report says, derived as of one date.
+#[derive(Debug)]
+pub struct Derived<'a> {
+    pub as_of: NaiveDate,
+    pub week: Week,
+    /// Referrals that exist at D, sorted by id.
+    pub affiliates: Vec<AffiliateState<'a>>,
+    pub stage_counts: StageCounts,
+    pub transitions: Vec<Transition<'a>>,
+    pub metrics: Metrics,
+    /// The previous `history_weeks` weeks, oldest first, then the current week as of D.
+    pub history: Vec<HistoryPoint>,
+}
+
+/// One referral's stages at every date the report needs.
+struct Timeline<'a> {
+    referral: &'a Referral,
+    program: &'a Program,
+    now: Option<Status>,
+    before_week: Option<Status>,
+    /// At each history Sunday, oldest first.
+    past: Vec<Option<Stage>>,
+}
+
+/// Derives the whole report as of `as_of`. Referrals whose program is unknown are skipped
+/// (validation has already reported them).
+pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
+    let rules = &project.config.rules;
+    let week = Week::containing(as_of);
+    let sundays = history_sundays(&week, project.config.report.history_weeks);
+    let day_before_week = plus_days(week.start, -1);
+
+    let timelines: Vec<Timeline<'_>> = project
+        .referrals
+        .par_iter()
+        .filter_map(|referral| {
+            let program = project.config.programs.get(&referral.program)?;
+            let at = |date| status(referral, program, rules, date);
+            Some(Timeline {
+                referral,
+                program,
+                now: at(as_of),
+                before_week: at(day_before_week),
+                past: sundays
+                    .iter()
+                    .map(|&sunday| at(sunday).map(|s| s.stage))
+                    .collect(),
+            })
+        })
+        .collect();
+
+    let mut history: Vec<HistoryPoint> = sundays
+        .iter()
+        .enumerate()
+        .map(|(index, &sunday)| HistoryPoint {
+            week: Week::containing(sunday),
+            counts: count(timelines.iter().filter_map(|t| t.past[index])),
+        })
+        .collect();
+    let affiliates: Vec<AffiliateState<'_>> = timelines
+        .iter()
+        .filter_map(|timeline| affiliate_state(timeline, as_of))
+        .collect();
+    let stage_counts = count(affiliates.iter().map(|a| a.status.stage));
+    history.push(HistoryPoint {
+        week: week.clone(),
+        counts: stage_counts,
+    });
+    let transitions = affiliates
+        .iter()
+        .filter(|a| a.stage_before_week != Some(a.status.stage))
+        .map(|a| Transition {
+            id: &a.referral.id,
+            from: a.stage_before_week,
+            to: a.status.stage,
+        })
+        .collect();
+    let metrics = metrics(&affiliates, &week, as_of);
+    Derived {
+        as_of,
+        week,
+        affiliates,
+        stage_counts,
+        transitions,
+        metrics,
+        history,
+    }
+}
+
+/// The Sundays ending each of the `weeks` weeks before `week`, oldest first.
+fn history_sundays(week: &Week, weeks: u32) -> Vec<NaiveDate> {
+    (1..=i64::from(weeks))
+        .rev()
+        .map(|back| plus_days(week.start, -1 - 7 * (back - 1)))
+        .collect()
+}
+
+fn count(stages: impl Iterator<Item = Stage>) -> StageCounts {
+    let mut counts = StageCounts::default();
+    for stage in stages {
+        counts.add(stage);
+    }
+    counts
+}
+
+fn affiliate_state<'a>(timeline: &Timeline<'a>, as_of: NaiveDate) -> Option<AffiliateState<'a>> {
+    let status = timeline.now?;
+    let events = events_until(timeline.referral, as_of);
+    let contact_kinds = [
+        EventKind::WelcomeSent,
+        EventKind::NudgeSent,
+        EventKind::Reply,
+        EventKind::FollowUpSent,
+        EventKind::HelpGiven,
+        EventKind::Congratulated,
+        EventKind::LetGo,
+    ];
+    Some(AffiliateState {
+        referral: timeline.referral,
+        program: timeline.program,
+        status,
+        sales: events.iter().filter(|e| e.kind == EventKind::Sale).count(),
+        first_sale_on: first(events, EventKind::Sale),
+        last_contact: latest(events, &contact_kinds),
+        stage_before_week: timeline.before_week.map(|s| s.stage),
+    })
+}
+
+fn metrics(affiliates: &[AffiliateState<'_>], week: &Week, as_of: NaiveDate) -> Metrics {
+    let mut m = Metrics {
+        referrals: 0,
+        contacted: 0,
+        contacted_with_sale: 0,
+        uncontacted_with_sale: 0,
+        first_sale_rate_contacted: None,
+        first_sale_rate_uncontacted: None,
+        median_days_to_first_sale: None,
+        sales_this_week: 0,
+        sales_amount_this_week: 0.0,
+        estimated_residual_this_week: 0.0,
+    };
+    let mut days_to_first_sale = Vec::new();
+    for affiliate in affiliates {
+        if affiliate.status.stage == Stage::NotWorthIt {
+            continue;
+        }
+        let events = events_until(affiliate.referral, as_of);
+        let contacted = events.iter().any(|e| e.kind == EventKind::WelcomeSent);
+        m.referrals += 1;
+        m.contacted += usize::from(contacted);
+        if let Some(first_sale) = affiliate.first_sale_on {
+            m.contacted_with_sale += usize::from(contacted);
+            m.uncontacted_with_sale += usize::from(!contacted);
+            days_to_first_sale.push((first_sale - affiliate.referral.referred_on).num_days());
+        }
+        let rate = affiliate.program.residual_rate.unwrap_or(0.0);
+        for sale in events
+            .iter()
+            .filter(|e| e.kind == EventKind::Sale && e.date >= week.start)
+        {
+            let amount = sale.amount.unwrap_or(0.0);
+            m.sales_this_week += 1;
+            m.sales_amount_this_week += amount;
+            m.estimated_residual_this_week += amount * rate;
+        }
+    }
+    m.first_sale_rate_contacted = ratio(m.contacted_with_sale, m.contacted);
+    m.first_sale_rate_uncontacted = ratio(m.uncontacted_with_sale, m.referrals - m.contacted);
+    m.median_days_to_first_sale = median(&mut days_to_first_sale);
+    m
+}
+
+fn ratio(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn median(values: &mut [i64]) -> Option<f64> {
+    values.sort_unstable();
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(values[middle] as f64),
+        _ => Some((values[middle - 1] + values[middle]) as f64 / 2.0),
+    }
+}
