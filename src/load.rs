@@ -599,7 +599,7 @@ mod tests {
             at,
             Some(Location {
                 line: 4,
-                column: 34
+                column: 31
             })
         );
     }
