@@ -1,0 +1,533 @@
+//! Email templates + the actions due this week → subject, plain text, HTML and a complete
+//! RFC 5322 message for each, in memory.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use chrono::NaiveDate;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tera::{Context, Tera};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
+use crate::render::markdown;
+use crate::stages::{AffiliateState, Derived, NextAction};
+
+/// The compiled email templates, one per action kind that has a file.
+pub struct EmailTemplates<'a> {
+    tera: Tera,
+    by_kind: BTreeMap<ActionKind, &'a EmailTemplate>,
+}
+
+/// One email, ready to write.
+#[derive(Debug)]
+pub struct RenderedEmail {
+    pub id: String,
+    pub kind: ActionKind,
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    /// The Markdown body as rendered: the plain-text part.
+    pub text: String,
+    /// The complete message, `X-Unsent: 1`.
+    pub eml: Vec<u8>,
+    /// A `mailto:` link with subject and body filled in.
+    pub mailto: String,
+}
+
+impl RenderedEmail {
+    /// The `.eml` path relative to the output folder.
+    pub fn eml_path(&self) -> String {
+        format!("emails/{}--{}.eml", self.id, self.kind)
+    }
+
+    /// The `.txt` path relative to the output folder.
+    pub fn txt_path(&self) -> String {
+        format!("emails/{}--{}.txt", self.id, self.kind)
+    }
+
+    /// `Subject: …`, a blank line, then the body: for copy-paste.
+    pub fn copy_text(&self) -> String {
+        format!("Subject: {}\n\n{}", self.subject, self.text)
+    }
+}
+
+/// What an email template sees; DESIGN's "Email templates" context.
+#[derive(Serialize)]
+struct EmailContext {
+    affiliate: AffiliateFields,
+    program: ProgramFields,
+    sender: SenderFields,
+    action: ActionFields,
+    as_of: NaiveDate,
+    week: String,
+}
+
+#[derive(Serialize)]
+struct AffiliateFields {
+    id: String,
+    name: String,
+    first_name: String,
+    email: String,
+    motivation: Option<String>,
+    referred_on: NaiveDate,
+    first_sale_on: Option<NaiveDate>,
+    sales: usize,
+    tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ProgramFields {
+    id: String,
+    name: String,
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SenderFields {
+    name: String,
+    email: String,
+    signature: String,
+}
+
+#[derive(Serialize)]
+struct ActionFields {
+    kind: ActionKind,
+    due: NaiveDate,
+}
+
+/// The facts an email is about, before any escaping.
+struct EmailFacts<'a> {
+    referral: &'a Referral,
+    program: &'a Program,
+    sender: &'a Sender,
+    action: NextAction,
+    sales: usize,
+    first_sale_on: Option<NaiveDate>,
+    as_of: NaiveDate,
+    week: &'a str,
+}
+
+impl EmailFacts<'_> {
+    /// The template context with every text value passed through `text`: identity for the
+    /// plain part, Markdown escaping for the HTML part.
+    fn context(&self, text: fn(&str) -> String) -> EmailContext {
+        let r = self.referral;
+        EmailContext {
+            affiliate: AffiliateFields {
+                id: text(&r.id),
+                name: text(&r.name),
+                first_name: text(r.first_name()),
+                email: text(&r.email),
+                motivation: r.motivation.as_deref().map(text),
+                referred_on: r.referred_on,
+                first_sale_on: self.first_sale_on,
+                sales: self.sales,
+                tags: r.tags.iter().map(|t| text(t)).collect(),
+            },
+            program: ProgramFields {
+                id: text(&self.program.id),
+                name: text(&self.program.name),
+                url: self.program.url.as_deref().map(text),
+            },
+            sender: SenderFields {
+                name: text(&self.sender.name),
+                email: text(&self.sender.email),
+                signature: text(&self.sender.signature),
+            },
+            action: ActionFields {
+                kind: self.action.kind,
+                due: self.action.due,
+            },
+            as_of: self.as_of,
+            week: self.week.to_owned(),
+        }
+    }
+}
+
+fn plain(text: &str) -> String {
+    text.to_owned()
+}
+
+fn subject_name(template: &EmailTemplate) -> String {
+    format!("{} (subject)", template.path.display())
+}
+
+fn body_name(template: &EmailTemplate) -> String {
+    template.path.display().to_string()
+}
+
+/// Compiles every email template and tries each once with a fully filled-in context, so
+/// that syntax errors and undefined variables are reported before anything is due.
+pub fn compile<'a>(
+    templates: &'a [EmailTemplate],
+    config: &Config,
+    diagnostics: &mut Diagnostics,
+) -> EmailTemplates<'a> {
+    let mut tera = Tera::new();
+    let mut by_kind = BTreeMap::new();
+    for template in templates {
+        let subject = tera.add_raw_template(&subject_name(template), &template.subject);
+        let body = tera.add_raw_template(&body_name(template), &template.body);
+        let mut ok = true;
+        for error in [subject.err(), body.err()].into_iter().flatten() {
+            diagnostics.push(template_diagnostic(template, &error));
+            ok = false;
+        }
+        if ok {
+            by_kind.insert(template.kind, template);
+        }
+    }
+    let compiled = EmailTemplates { tera, by_kind };
+    if let Some(program) = config.programs.values().next() {
+        let sample = sample_referral();
+        for template in compiled.by_kind.values() {
+            let facts = EmailFacts {
+                referral: &sample,
+                program,
+                sender: &config.sender,
+                action: NextAction {
+                    kind: template.kind,
+                    due: sample.referred_on,
+                },
+                sales: 3,
+                first_sale_on: Some(sample.referred_on),
+                as_of: sample.referred_on,
+                week: "2026-W01",
+            };
+            if let Err(problem) = compiled.render_parts(template, &facts, plain) {
+                diagnostics.push(problem);
+            }
+        }
+    }
+    compiled
+}
+
+/// A referral with every optional field filled, for trying templates out.
+fn sample_referral() -> Referral {
+    let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
+    Referral {
+        id: "sample".to_owned(),
+        path: Path::new("sample.yaml").to_path_buf(),
+        name: "Alex Sample".to_owned(),
+        email: "alex@example.com".to_owned(),
+        program: String::new(),
+        referred_on: day,
+        motivation: Some("Save for a trip".to_owned()),
+        tags: vec!["blogger".to_owned()],
+        events: Vec::new(),
+    }
+}
+
+/// Turns a Tera error into a diagnostic located in the template's file.
+fn template_diagnostic(template: &EmailTemplate, error: &tera::Error) -> Diagnostic {
+    let (message, place) = match error.kind() {
+        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
+            let span = report.span();
+            (
+                report.message().to_owned(),
+                Some((
+                    report.filename().to_owned(),
+                    span.start_line,
+                    span.start_col + 1,
+                )),
+            )
+        }
+        other => parse_report_text(&other.to_string()),
+    };
+    let location = place.map(|(name, line, column)| {
+        if name == subject_name(template) {
+            Location {
+                line: template.subject_location.line + line - 1,
+                column: if line == 1 {
+                    template.subject_location.column + column
+                } else {
+                    column
+                },
+            }
+        } else {
+            Location {
+                line: template.body_line + line - 1,
+                column,
+            }
+        }
+    });
+    Diagnostic::error(&template.path, message)
+        .at_location(location)
+        .with_help(
+            "fix the template; it can use `affiliate`, `program`, `sender`, `action`, `as_of` and `week` (see README.md)",
+        )
+}
+
+/// Reads the message and `--> name:line:col` of a Tera report that is only available as
+/// text (unknown filters, tests and functions).
+fn parse_report_text(text: &str) -> (String, Option<(String, usize, usize)>) {
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or(text)
+        .trim_start_matches("error: ")
+        .to_owned();
+    let place = text.lines().find_map(|line| {
+        let locus = line.trim_start().strip_prefix("--> ")?;
+        let mut parts = locus.rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some((parts.next()?.to_owned(), line, column))
+    });
+    (message, place)
+}
+
+impl EmailTemplates<'_> {
+    /// Renders (subject, plain body, HTML body) for one email.
+    fn render_parts(
+        &self,
+        template: &EmailTemplate,
+        facts: &EmailFacts<'_>,
+        text: fn(&str) -> String,
+    ) -> Result<(String, String, String), Diagnostic> {
+        let render = |name: &str, escape: fn(&str) -> String| {
+            let context = Context::from_serialize(&facts.context(escape))
+                .map_err(|err| Diagnostic::error(&template.path, err.to_string()))?;
+            self.tera
+                .render(name, &context)
+                .map_err(|err| template_diagnostic(template, &err))
+        };
+        let subject = fold_header(&render(&subject_name(template), text)?);
+        let body = render(&body_name(template), text)?;
+        let html_source = render(&body_name(template), markdown::escape)?;
+        Ok((subject, body, markdown::to_html(&html_source)))
+    }
+
+    /// Renders every email due by the end of the report week. Kinds without a template
+    /// get a warning each.
+    pub fn render_due(
+        &self,
+        config: &Config,
+        derived: &Derived<'_>,
+        diagnostics: &mut Diagnostics,
+    ) -> Vec<RenderedEmail> {
+        let due: Vec<(&AffiliateState<'_>, NextAction)> = derived
+            .affiliates
+            .iter()
+            .filter_map(|a| a.status.action.map(|action| (a, action)))
+            .filter(|(_, action)| action.due <= derived.week.end)
+            .collect();
+        warn_missing_templates(&self.by_kind, &due, diagnostics);
+        let results: Vec<Result<RenderedEmail, Diagnostic>> = due
+            .par_iter()
+            .filter_map(|(affiliate, action)| {
+                let template = self.by_kind.get(&action.kind)?;
+                let facts = EmailFacts {
+                    referral: affiliate.referral,
+                    program: affiliate.program,
+                    sender: &config.sender,
+                    action: *action,
+                    sales: affiliate.sales,
+                    first_sale_on: affiliate.first_sale_on,
+                    as_of: derived.as_of,
+                    week: &derived.week.label,
+                };
+                Some(self.render_email(template, &facts))
+            })
+            .collect();
+        let mut emails = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Ok(email) => emails.push(email),
+                Err(problem) => diagnostics.push(problem),
+            }
+        }
+        emails
+    }
+
+    fn render_email(
+        &self,
+        template: &EmailTemplate,
+        facts: &EmailFacts<'_>,
+    ) -> Result<RenderedEmail, Diagnostic> {
+        let (subject, text, html) = self.render_parts(template, facts, plain).map_err(|d| {
+            let message = format!("{} (rendering for {})", d.message, facts.referral.id);
+            Diagnostic { message, ..d }
+        })?;
+        let referral = facts.referral;
+        let eml = build_message(facts, &subject, &text, &html).map_err(|message| {
+            Diagnostic::error(&referral.path, message)
+                .with_help("check the referral's name and email address")
+        })?;
+        Ok(RenderedEmail {
+            id: referral.id.clone(),
+            kind: facts.action.kind,
+            to_name: referral.name.clone(),
+            to_email: referral.email.clone(),
+            mailto: mailto(&referral.email, &subject, &text),
+            subject,
+            text,
+            eml,
+        })
+    }
+}
+
+fn warn_missing_templates(
+    by_kind: &BTreeMap<ActionKind, &EmailTemplate>,
+    due: &[(&AffiliateState<'_>, NextAction)],
+    diagnostics: &mut Diagnostics,
+) {
+    let mut missing: BTreeMap<ActionKind, usize> = BTreeMap::new();
+    for (_, action) in due {
+        if !by_kind.contains_key(&action.kind) {
+            *missing.entry(action.kind).or_default() += 1;
+        }
+    }
+    for (kind, count) in missing {
+        let path = Path::new("content")
+            .join("emails")
+            .join(format!("{kind}.md"));
+        let plural = if count == 1 {
+            "action gets"
+        } else {
+            "actions get"
+        };
+        diagnostics.push(
+            Diagnostic::warning(
+                &path,
+                format!("no `{kind}` template: {count} due {plural} no email"),
+            )
+            .with_help(format!(
+                "create {} to have these emails written",
+                path.display()
+            )),
+        );
+    }
+}
+
+/// Folds line breaks and other control characters to single spaces, so that nothing in a
+/// value can start a new header line.
+fn fold_header(value: &str) -> String {
+    value
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Builds the RFC 5322 message: From, To, Subject, a fixed Date, a content-derived
+/// Message-ID, `X-Unsent: 1`, and text + HTML alternatives.
+fn build_message(
+    facts: &EmailFacts<'_>,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> Result<Vec<u8>, String> {
+    let from = mailbox(&facts.sender.name, &facts.sender.email)?;
+    let to = mailbox(&facts.referral.name, &facts.referral.email)?;
+    let digest = Sha256::new()
+        .chain_update(facts.as_of.to_string())
+        .chain_update([0])
+        .chain_update(&facts.referral.id)
+        .chain_update([0])
+        .chain_update(facts.action.kind.as_str())
+        .chain_update([0])
+        .chain_update(subject)
+        .chain_update([0])
+        .chain_update(text)
+        .finalize();
+    let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let domain = from.email.domain().to_owned();
+    let html_document = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{html}</body></html>\n"
+    );
+    let body = MultiPart::alternative()
+        .boundary(format!("affrel-{}", &hash[..32]))
+        .singlepart(SinglePart::plain(text.to_owned()))
+        .singlepart(SinglePart::html(html_document));
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .date(nine_am_utc(facts.as_of))
+        .message_id(Some(format!("<{}@{domain}>", &hash[..32])))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Unsent"),
+            "1".to_owned(),
+        ))
+        .multipart(body)
+        .map_err(|err| format!("cannot build the email: {err}"))?;
+    Ok(message.formatted())
+}
+
+fn mailbox(name: &str, email: &str) -> Result<Mailbox, String> {
+    let address: Address = email
+        .parse()
+        .map_err(|err| format!("`{email}` is not a usable address: {err}"))?;
+    Ok(Mailbox::new(Some(fold_header(name)), address))
+}
+
+/// D at 09:00 UTC, so that rebuilding the same week gives the same Date header.
+fn nine_am_utc(date: NaiveDate) -> SystemTime {
+    let seconds = date
+        .and_hms_opt(9, 0, 0)
+        .map_or(0, |moment| moment.and_utc().timestamp());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds.try_into().unwrap_or(0))
+}
+
+/// A `mailto:` URL (RFC 6068) with subject and body percent-encoded.
+fn mailto(to: &str, subject: &str, body: &str) -> String {
+    let body = body.replace("\r\n", "\n").replace('\n', "\r\n");
+    format!(
+        "mailto:{}?subject={}&body={}",
+        percent_encode(to, b"@"),
+        percent_encode(subject, b""),
+        percent_encode(&body, b"")
+    )
+}
+
+fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) || keep.contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fold_header, mailto, parse_report_text};
+
+    // Nothing from a record may start a new header line.
+    #[test]
+    fn header_values_fold_line_breaks() {
+        assert_eq!(
+            fold_header("Hi\r\nBcc: x@example.net\t!"),
+            "Hi Bcc: x@example.net !"
+        );
+    }
+
+    // Mail clients fill subject and body from the link.
+    #[test]
+    fn mailto_percent_encodes_subject_and_body() {
+        assert_eq!(
+            mailto("a@example.com", "Hi & bye", "Line 1\nZoë"),
+            "mailto:a@example.com?subject=Hi%20%26%20bye&body=Line%201%0D%0AZo%C3%AB"
+        );
+    }
+
+    // Tera reports some errors only as text; their location is still found.
+    #[test]
+    fn reads_location_from_report_text() {
+        let (message, place) =
+            parse_report_text("error: Unknown filter `bad`\n --> content/emails/x.md:3:10\n  |");
+        assert_eq!(message, "Unknown filter `bad`");
+        assert_eq!(place, Some(("content/emails/x.md".to_owned(), 3, 10)));
+    }
+}

@@ -1,0 +1,662 @@
+//! Report view + derived state → the HTML pages, through the built-in report templates or
+//! the user's overrides of them.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::load::{Source, TEMPLATES_DIR};
+use crate::model::{ActionKind, EventKind, Interest, Project, Stage};
+use crate::render::emails::RenderedEmail;
+use crate::report::{Report, cents};
+use crate::stages::{AffiliateState, Derived};
+
+/// The built-in report templates, by name; a user's `templates/<name>` replaces one.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("emails.html", include_str!("../../templates/emails.html")),
+];
+
+/// How many upcoming actions the report lists after those due this week.
+const UPCOMING_SHOWN: usize = 5;
+
+/// The compiled report templates.
+pub struct Pages {
+    tera: Tera,
+}
+
+/// Compiles the built-in templates with the user's overrides in their place. A broken
+/// override is an error naming its file, never a silent fallback.
+pub fn compile(overrides: &BTreeMap<String, Source>, diagnostics: &mut Diagnostics) -> Pages {
+    let mut templates: BTreeMap<&str, (&str, String)> = BUILT_IN
+        .iter()
+        .map(|&(name, text)| (name, (text, format!("{TEMPLATES_DIR}/{name} (built in)"))))
+        .collect();
+    for (name, source) in overrides {
+        templates.insert(name, (&source.text, source.path.display().to_string()));
+    }
+    let mut tera = Tera::new();
+    let mut failed = false;
+    for (name, (text, _)) in &templates {
+        if let Err(err) = tera.add_raw_template(name, text) {
+            let origin = templates
+                .get(name)
+                .map_or("", |(_, origin)| origin.as_str());
+            diagnostics.push(page_diagnostic(origin, &err));
+            failed = true;
+        }
+    }
+    if !failed {
+        for (name, (_, origin)) in &templates {
+            if let Err(err) = tera.get_template_variables(name) {
+                diagnostics.push(page_diagnostic(origin, &err));
+            }
+        }
+    }
+    Pages { tera }
+}
+
+fn page_diagnostic(origin: &str, error: &tera::Error) -> Diagnostic {
+    let diagnostic = match error.kind() {
+        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
+            let span = report.span();
+            Diagnostic::error(origin, report.message()).at(span.start_line, span.start_col + 1)
+        }
+        other => Diagnostic::error(origin, other.to_string()),
+    };
+    diagnostic.with_help("fix the report template, or delete the override to use the built-in one")
+}
+
+impl Pages {
+    /// Renders one page; errors name the template.
+    pub fn render<T: Serialize>(&self, name: &str, view: &T) -> Result<String, Diagnostic> {
+        let origin = format!("{TEMPLATES_DIR}/{name}");
+        let context = Context::from_serialize(view)
+            .map_err(|err| Diagnostic::error(&origin, err.to_string()))?;
+        self.tera
+            .render(name, &context)
+            .map_err(|err| page_diagnostic(&origin, &err))
+    }
+}
+
+/// Everything `index.html` shows; `report` is exactly `report.json`.
+#[derive(Serialize)]
+pub struct ReportPage<'a> {
+    pub title: &'a str,
+    pub report: &'a Report,
+    pub public: bool,
+    pub actions: Vec<ActionRow>,
+    pub summary: Summary,
+    pub stages: Vec<StageBar>,
+    pub transitions: Vec<TransitionRow>,
+    pub trend: Trend,
+    pub programs: Vec<ProgramRow>,
+    pub people: Vec<PersonRow>,
+}
+
+/// One action in "This week's actions", or one upcoming.
+#[derive(Serialize)]
+pub struct ActionRow {
+    pub who: String,
+    pub program: String,
+    pub kind: ActionKind,
+    /// The step of the method, e.g. "Welcome and offer help".
+    pub step: &'static str,
+    pub why: String,
+    pub due: NaiveDate,
+    /// `overdue`, `due` or `upcoming`.
+    pub urgency: &'static str,
+    pub days_late: i64,
+    /// The `.eml` file, relative to the output folder.
+    pub email: Option<String>,
+    /// `Subject: …` and the body, for the copy button.
+    pub copy_text: Option<String>,
+}
+
+/// The headline figures.
+#[derive(Serialize)]
+pub struct Summary {
+    pub referrals: usize,
+    pub contacted: usize,
+    pub contacted_percent: Option<u32>,
+    pub rate_contacted_percent: Option<u32>,
+    pub rate_uncontacted_percent: Option<u32>,
+    pub contacted_with_sale: usize,
+    pub uncontacted: usize,
+    pub uncontacted_with_sale: usize,
+    pub thriving: usize,
+    pub median_days_to_first_sale: Option<String>,
+    pub sales_this_week: usize,
+    pub sales_amount_this_week: String,
+    pub estimated_residual_this_week: String,
+}
+
+/// One bar of the stage chart.
+#[derive(Serialize)]
+pub struct StageBar {
+    pub stage: Stage,
+    pub label: &'static str,
+    pub count: usize,
+    /// Bar length as a percentage of the largest count.
+    pub percent: f64,
+}
+
+/// One stage change this week.
+#[derive(Serialize)]
+pub struct TransitionRow {
+    pub who: String,
+    pub from: Option<Stage>,
+    pub from_label: Option<&'static str>,
+    pub to: Stage,
+    pub to_label: &'static str,
+}
+
+/// A stacked-column chart of stage counts per week, laid out in SVG units.
+#[derive(Serialize)]
+pub struct Trend {
+    pub width: u32,
+    pub height: u32,
+    pub columns: Vec<TrendColumn>,
+    pub max_total: usize,
+}
+
+/// One week's column.
+#[derive(Serialize)]
+pub struct TrendColumn {
+    pub week: String,
+    pub x: f64,
+    pub width: f64,
+    pub total: usize,
+    pub segments: Vec<TrendSegment>,
+    pub label_x: f64,
+}
+
+/// One stage's part of a column.
+#[derive(Serialize)]
+pub struct TrendSegment {
+    pub stage: Stage,
+    pub label: &'static str,
+    pub count: usize,
+    pub y: f64,
+    pub height: f64,
+}
+
+/// Counts and sales of one program.
+#[derive(Serialize)]
+pub struct ProgramRow {
+    pub name: String,
+    pub url: Option<String>,
+    pub residual: bool,
+    pub rate_percent: Option<String>,
+    pub referrals: usize,
+    pub active: usize,
+    pub thriving: usize,
+    pub with_sale: usize,
+    pub sales: usize,
+    pub sales_this_week: usize,
+    pub amount_this_week: String,
+}
+
+/// One row of "Everyone".
+#[derive(Serialize)]
+pub struct PersonRow {
+    pub who: String,
+    pub program: String,
+    pub stage: Stage,
+    pub stage_label: &'static str,
+    pub action: Option<ActionKind>,
+    pub action_label: Option<&'static str>,
+    pub due: Option<NaiveDate>,
+    pub urgency: Option<&'static str>,
+    pub last_contact: Option<NaiveDate>,
+    pub sales: usize,
+    pub motivation: Option<String>,
+}
+
+/// Everything `emails/index.html` shows.
+#[derive(Serialize)]
+pub struct EmailsPage<'a> {
+    pub title: &'a str,
+    pub week: &'a str,
+    pub as_of: NaiveDate,
+    pub emails: Vec<EmailCard<'a>>,
+}
+
+/// One email on the emails page.
+#[derive(Serialize)]
+pub struct EmailCard<'a> {
+    pub to: String,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub kind: ActionKind,
+    pub eml: String,
+    pub txt: String,
+    pub mailto: &'a str,
+    pub copy_text: String,
+}
+
+/// A human label for a stage.
+pub fn stage_label(stage: Stage) -> &'static str {
+    match stage {
+        Stage::NotWorthIt => "Not worth it",
+        Stage::Uncontacted => "Uncontacted",
+        Stage::Welcomed => "Welcomed",
+        Stage::FirstSale => "First sale",
+        Stage::FollowingUp => "Following up",
+        Stage::Struggling => "Struggling",
+        Stage::Thriving => "Thriving",
+        Stage::LetGo => "Let go",
+    }
+}
+
+/// A human label for an action: the step of the method it carries out.
+pub fn action_step(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Welcome => "Welcome and offer help",
+        ActionKind::Nudge => "Nudge toward a first sale",
+        ActionKind::FollowUp => "Follow up after the first sale",
+        ActionKind::OfferHelp => "Offer help, or let go",
+        ActionKind::Congratulate => "Congratulate",
+    }
+}
+
+/// A short label for an action.
+pub fn action_label(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Welcome => "Welcome",
+        ActionKind::Nudge => "Nudge",
+        ActionKind::FollowUp => "Follow up",
+        ActionKind::OfferHelp => "Offer help",
+        ActionKind::Congratulate => "Congratulate",
+    }
+}
+
+impl<'a> ReportPage<'a> {
+    /// Lays out the report page. `display_name` gives what to call a referral on the page.
+    pub fn new(
+        project: &'a Project,
+        derived: &Derived<'_>,
+        report: &'a Report,
+        emails: &[RenderedEmail],
+        display_name: &dyn Fn(&AffiliateState<'_>) -> String,
+        public: bool,
+    ) -> Self {
+        let by_key: BTreeMap<(&str, ActionKind), &RenderedEmail> = emails
+            .iter()
+            .map(|email| ((email.id.as_str(), email.kind), email))
+            .collect();
+        Self {
+            title: &project.config.report.title,
+            report,
+            public,
+            actions: action_rows(project, derived, &by_key, display_name),
+            summary: summary(derived),
+            stages: stage_bars(derived),
+            transitions: transition_rows(derived, display_name),
+            trend: trend(derived),
+            programs: program_rows(project, derived),
+            people: person_rows(derived, display_name, public),
+        }
+    }
+}
+
+fn urgency(due: NaiveDate, derived: &Derived<'_>) -> &'static str {
+    if due < derived.week.start {
+        "overdue"
+    } else if due <= derived.week.end {
+        "due"
+    } else {
+        "upcoming"
+    }
+}
+
+fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    (to - from).num_days()
+}
+
+fn plural(count: i64, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
+fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
+    match days_between(date, as_of) {
+        0 => "today".to_owned(),
+        1 => "yesterday".to_owned(),
+        days => format!("{} ago", plural(days, "day", "days")),
+    }
+}
+
+/// Why an action is due, in the user's words.
+fn why(
+    affiliate: &AffiliateState<'_>,
+    kind: ActionKind,
+    due: NaiveDate,
+    project: &Project,
+    as_of: NaiveDate,
+) -> String {
+    let referral = affiliate.referral;
+    match kind {
+        ActionKind::Welcome => format!(
+            "referred {}, not contacted yet",
+            ago(referral.referred_on, as_of)
+        ),
+        ActionKind::Nudge => {
+            let since =
+                due - chrono::Days::new(project.config.rules.nudge_after_days.unsigned_abs());
+            format!("no sale yet; last touch {}", ago(since, as_of))
+        }
+        ActionKind::FollowUp => match affiliate.first_sale_on {
+            Some(first) => format!("first sale {}", ago(first, as_of)),
+            None => "first sale".to_owned(),
+        },
+        ActionKind::OfferHelp => {
+            let low_reply = referral.events.iter().any(|e| {
+                e.kind == EventKind::Reply && e.interest == Some(Interest::Low) && e.date == due
+            });
+            if low_reply {
+                format!("replied with low interest {}", ago(due, as_of))
+            } else {
+                let quiet_days = project.config.rules.quiet_after_days;
+                let since = due - chrono::Days::new(quiet_days.unsigned_abs());
+                format!(
+                    "quiet since {since}, {}",
+                    plural(days_between(since, as_of), "day", "days")
+                )
+            }
+        }
+        ActionKind::Congratulate => format!(
+            "{}, latest {}",
+            plural(
+                i64::try_from(affiliate.sales).unwrap_or(i64::MAX),
+                "sale",
+                "sales"
+            ),
+            ago(due, as_of)
+        ),
+    }
+}
+
+fn action_rows(
+    project: &Project,
+    derived: &Derived<'_>,
+    emails: &BTreeMap<(&str, ActionKind), &RenderedEmail>,
+    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
+) -> Vec<ActionRow> {
+    let mut rows: Vec<ActionRow> = derived
+        .affiliates
+        .iter()
+        .filter_map(|affiliate| {
+            let action = affiliate.status.action?;
+            let email = emails.get(&(affiliate.referral.id.as_str(), action.kind));
+            Some(ActionRow {
+                who: display_name(affiliate),
+                program: affiliate.program.name.clone(),
+                kind: action.kind,
+                step: action_step(action.kind),
+                why: why(affiliate, action.kind, action.due, project, derived.as_of),
+                due: action.due,
+                urgency: urgency(action.due, derived),
+                days_late: days_between(action.due, derived.as_of).max(0),
+                email: email.map(|e| e.eml_path()),
+                copy_text: email.map(|e| e.copy_text()),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.who.cmp(&b.who)));
+    let due_count = rows.iter().filter(|r| r.urgency != "upcoming").count();
+    rows.truncate(due_count + UPCOMING_SHOWN);
+    rows
+}
+
+fn percent(ratio: Option<f64>) -> Option<u32> {
+    ratio.map(|r| (r * 100.0).round() as u32)
+}
+
+/// Money with two decimals; the currency is whatever the programs pay in.
+pub fn money(amount: f64) -> String {
+    format!("{:.2}", cents(amount))
+}
+
+fn summary(derived: &Derived<'_>) -> Summary {
+    let m = &derived.metrics;
+    let uncontacted = m.referrals - m.contacted;
+    Summary {
+        referrals: m.referrals,
+        contacted: m.contacted,
+        contacted_percent: percent(
+            (m.referrals > 0).then(|| m.contacted as f64 / m.referrals as f64),
+        ),
+        rate_contacted_percent: percent(m.first_sale_rate_contacted),
+        rate_uncontacted_percent: percent(m.first_sale_rate_uncontacted),
+        contacted_with_sale: m.contacted_with_sale,
+        uncontacted,
+        uncontacted_with_sale: m.uncontacted_with_sale,
+        thriving: derived.stage_counts.get(Stage::Thriving),
+        median_days_to_first_sale: m.median_days_to_first_sale.map(|d| format!("{d}")),
+        sales_this_week: m.sales_this_week,
+        sales_amount_this_week: money(m.sales_amount_this_week),
+        estimated_residual_this_week: money(m.estimated_residual_this_week),
+    }
+}
+
+fn stage_bars(derived: &Derived<'_>) -> Vec<StageBar> {
+    let max = derived
+        .stage_counts
+        .iter()
+        .map(|(_, n)| n)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    derived
+        .stage_counts
+        .iter()
+        .map(|(stage, count)| StageBar {
+            stage,
+            label: stage_label(stage),
+            count,
+            percent: (count as f64 / max as f64 * 1000.0).round() / 10.0,
+        })
+        .collect()
+}
+
+fn transition_rows(
+    derived: &Derived<'_>,
+    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
+) -> Vec<TransitionRow> {
+    derived
+        .affiliates
+        .iter()
+        .filter(|a| a.stage_before_week != Some(a.status.stage))
+        .map(|a| TransitionRow {
+            who: display_name(a),
+            from: a.stage_before_week,
+            from_label: a.stage_before_week.map(stage_label),
+            to: a.status.stage,
+            to_label: stage_label(a.status.stage),
+        })
+        .collect()
+}
+
+/// Chart size in SVG units; the SVG scales to its container.
+const TREND_WIDTH: u32 = 720;
+const TREND_HEIGHT: u32 = 220;
+const TREND_LABELS: f64 = 22.0;
+
+fn trend(derived: &Derived<'_>) -> Trend {
+    let max_total = derived
+        .history
+        .iter()
+        .map(|point| point.counts.iter().map(|(_, n)| n).sum::<usize>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let slot = f64::from(TREND_WIDTH) / derived.history.len().max(1) as f64;
+    let plot_height = f64::from(TREND_HEIGHT) - TREND_LABELS;
+    let scale = plot_height / max_total as f64;
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    let columns = derived
+        .history
+        .iter()
+        .enumerate()
+        .map(|(index, point)| {
+            let x = index as f64 * slot;
+            let mut top = plot_height;
+            let segments = point
+                .counts
+                .iter()
+                .filter(|&(_, count)| count > 0)
+                .map(|(stage, count)| {
+                    let height = count as f64 * scale;
+                    top -= height;
+                    TrendSegment {
+                        stage,
+                        label: stage_label(stage),
+                        count,
+                        y: round(top),
+                        height: round(height),
+                    }
+                })
+                .collect();
+            TrendColumn {
+                week: point.week.label.clone(),
+                x: round(x + slot * 0.15),
+                width: round(slot * 0.7),
+                total: point.counts.iter().map(|(_, n)| n).sum(),
+                segments,
+                label_x: round(x + slot / 2.0),
+            }
+        })
+        .collect();
+    Trend {
+        width: TREND_WIDTH,
+        height: TREND_HEIGHT,
+        columns,
+        max_total,
+    }
+}
+
+fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
+    let mut rows: Vec<ProgramRow> = project
+        .config
+        .programs
+        .values()
+        .map(|program| {
+            let members: Vec<&AffiliateState<'_>> = derived
+                .affiliates
+                .iter()
+                .filter(|a| a.program.id == program.id)
+                .collect();
+            let sales_this_week: Vec<f64> = members
+                .iter()
+                .flat_map(|a| a.referral.events.iter())
+                .filter(|e| {
+                    e.kind == EventKind::Sale
+                        && e.date >= derived.week.start
+                        && e.date <= derived.as_of
+                })
+                .map(|e| e.amount.unwrap_or(0.0))
+                .collect();
+            ProgramRow {
+                name: program.name.clone(),
+                url: program.url.clone(),
+                residual: program.residual_commissions,
+                rate_percent: program
+                    .residual_rate
+                    .map(|r| format!("{}", cents(r * 100.0))),
+                referrals: members.len(),
+                active: members
+                    .iter()
+                    .filter(|a| !matches!(a.status.stage, Stage::LetGo | Stage::NotWorthIt))
+                    .count(),
+                thriving: members
+                    .iter()
+                    .filter(|a| a.status.stage == Stage::Thriving)
+                    .count(),
+                with_sale: members.iter().filter(|a| a.sales > 0).count(),
+                sales: members.iter().map(|a| a.sales).sum(),
+                sales_this_week: sales_this_week.len(),
+                amount_this_week: money(sales_this_week.iter().sum()),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.residual
+            .cmp(&a.residual)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    rows
+}
+
+fn person_rows(
+    derived: &Derived<'_>,
+    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
+    public: bool,
+) -> Vec<PersonRow> {
+    let mut rows: Vec<PersonRow> = derived
+        .affiliates
+        .iter()
+        .map(|a| {
+            let action = a.status.action;
+            PersonRow {
+                who: display_name(a),
+                program: a.program.name.clone(),
+                stage: a.status.stage,
+                stage_label: stage_label(a.status.stage),
+                action: action.map(|x| x.kind),
+                action_label: action.map(|x| action_label(x.kind)),
+                due: action.map(|x| x.due),
+                urgency: action.map(|x| urgency(x.due, derived)),
+                last_contact: a.last_contact,
+                sales: a.sales,
+                motivation: if public {
+                    None
+                } else {
+                    a.referral.motivation.clone()
+                },
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let rank = |row: &PersonRow| (row.due.is_none(), row.due, row.stage, row.who.clone());
+        rank(a).cmp(&rank(b))
+    });
+    rows
+}
+
+impl<'a> EmailsPage<'a> {
+    /// Lays out the emails page.
+    pub fn new(
+        project: &'a Project,
+        derived: &'a Derived<'_>,
+        emails: &'a [RenderedEmail],
+    ) -> Self {
+        let mut cards: Vec<EmailCard<'a>> = emails
+            .iter()
+            .map(|email| EmailCard {
+                to: format!("{} <{}>", email.to_name, email.to_email),
+                subject: &email.subject,
+                body: &email.text,
+                kind: email.kind,
+                eml: email.eml_path().trim_start_matches("emails/").to_owned(),
+                txt: email.txt_path().trim_start_matches("emails/").to_owned(),
+                mailto: &email.mailto,
+                copy_text: email.copy_text(),
+            })
+            .collect();
+        cards.sort_by(|a, b| a.eml.cmp(&b.eml));
+        Self {
+            title: &project.config.report.title,
+            week: &derived.week.label,
+            as_of: derived.as_of,
+            emails: cards,
+        }
+    }
+}
