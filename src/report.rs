@@ -180,5 +180,6 @@ impl From<&HistoryPoint> for HistoryView {
 
 /// Rounds money to cents so that float noise never reaches the output.
 pub fn cents(amount: f64) -> f64 {
-    (amount * 100.0).round() / 100.0
+    // Adding 0.0 turns the -0.0 of an empty sum into 0.0.
+    (amount * 100.0).round() / 100.0 + 0.0
 }

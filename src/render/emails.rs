@@ -2,6 +2,7 @@
 //! RFC 5322 message for each, in memory.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +17,7 @@ use tera::{Context, Tera};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
-use crate::render::markdown;
+use crate::render::{hex, markdown};
 use crate::stages::{AffiliateState, Derived, NextAction};
 
 /// The compiled email templates, one per action kind that has a file.
@@ -33,8 +34,11 @@ pub struct RenderedEmail {
     pub to_name: String,
     pub to_email: String,
     pub subject: String,
+    pub due: NaiveDate,
     /// The Markdown body as rendered: the plain-text part.
     pub text: String,
+    /// The body rendered to HTML: the HTML part, safe to embed in a page.
+    pub html: String,
     /// The complete message, `X-Unsent: 1`.
     pub eml: Vec<u8>,
     /// A `mailto:` link with subject and body filled in.
@@ -364,11 +368,13 @@ impl EmailTemplates<'_> {
         Ok(RenderedEmail {
             id: referral.id.clone(),
             kind: facts.action.kind,
+            due: facts.action.due,
             to_name: referral.name.clone(),
             to_email: referral.email.clone(),
             mailto: mailto(&referral.email, &subject, &text),
             subject,
             text,
+            html,
             eml,
         })
     }
@@ -438,7 +444,7 @@ fn build_message(
         .chain_update([0])
         .chain_update(text)
         .finalize();
-    let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hex(&digest);
     let domain = from.email.domain().to_owned();
     let html_document = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{html}</body></html>\n"
@@ -494,7 +500,7 @@ fn percent_encode(text: &str, keep: &[u8]) -> String {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) || keep.contains(&byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

@@ -232,6 +232,9 @@ pub struct EmailCard<'a> {
     pub to: String,
     pub subject: &'a str,
     pub body: &'a str,
+    /// The HTML part, built from escaped values: safe to embed.
+    pub html: &'a str,
+    pub due: NaiveDate,
     pub kind: ActionKind,
     pub eml: String,
     pub txt: String,
@@ -644,6 +647,8 @@ impl<'a> EmailsPage<'a> {
                 to: format!("{} <{}>", email.to_name, email.to_email),
                 subject: &email.subject,
                 body: &email.text,
+                html: &email.html,
+                due: email.due,
                 kind: email.kind,
                 eml: email.eml_path().trim_start_matches("emails/").to_owned(),
                 txt: email.txt_path().trim_start_matches("emails/").to_owned(),
@@ -651,7 +656,7 @@ impl<'a> EmailsPage<'a> {
                 copy_text: email.copy_text(),
             })
             .collect();
-        cards.sort_by(|a, b| a.eml.cmp(&b.eml));
+        cards.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.eml.cmp(&b.eml)));
         Self {
             title: &project.config.report.title,
             week: &derived.week.label,
