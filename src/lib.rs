@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod provenance;
 pub mod render;
 pub mod report;
 pub mod stages;

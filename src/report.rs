@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::model::{ActionKind, Stage};
+use sha2::{Digest, Sha256};
+
+use crate::model::{ActionKind, Referral, Stage};
 use crate::stages::{Derived, HistoryPoint, Metrics, StageCounts};
 
 /// `report.json`, exactly as DESIGN specifies.
@@ -93,12 +95,45 @@ pub struct HistoryView {
     pub stage_counts: StageCountsView,
 }
 
-/// How people are named in the output: by id, or by pseudonym in public reports.
-pub trait Naming {
-    /// The id shown for a referral.
-    fn id(&self, id: &str) -> String;
+/// How people are named in the output.
+#[derive(Debug, Clone, Copy)]
+pub enum Naming<'a> {
+    /// By id and name: the user's own report.
+    Private,
+    /// By a stable pseudonym derived from a salted hash of the id, and never by name.
+    Public { salt: Option<&'a str> },
+}
+
+impl Naming<'_> {
+    /// The id shown for a referral: itself, or `r-` and 8 hex digits of
+    /// SHA-256(salt + id).
+    pub fn id(&self, id: &str) -> String {
+        match self {
+            Naming::Private => id.to_owned(),
+            Naming::Public { salt } => {
+                let digest = Sha256::new()
+                    .chain_update(salt.unwrap_or(""))
+                    .chain_update(id)
+                    .finalize();
+                let leading = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+                format!("r-{leading:08x}")
+            }
+        }
+    }
+
     /// The name shown for a referral, `None` when names are withheld.
-    fn name(&self, name: &str) -> Option<String>;
+    pub fn name(&self, name: &str) -> Option<String> {
+        match self {
+            Naming::Private => Some(name.to_owned()),
+            Naming::Public { .. } => None,
+        }
+    }
+
+    /// What to call a referral on a page: the name, or the pseudonym.
+    pub fn label(&self, referral: &Referral) -> String {
+        self.name(&referral.name)
+            .unwrap_or_else(|| self.id(&referral.id))
+    }
 }
 
 impl Report {
@@ -107,7 +142,7 @@ impl Report {
     pub fn new(
         derived: &Derived<'_>,
         emails: &BTreeMap<(String, ActionKind), String>,
-        naming: &dyn Naming,
+        naming: Naming<'_>,
     ) -> Self {
         let mut affiliates: Vec<AffiliateView> = derived
             .affiliates

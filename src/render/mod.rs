@@ -1,7 +1,9 @@
-//! Project + derived state → every output file, rendered into memory: `report.json`, the
-//! report page, and the emails due this week.
+//! Project + derived weeks → every output file, rendered into memory: `report.json`, the
+//! report page and its week archive, the feed, and (in private builds) the emails due this
+//! week, the calendar and the spreadsheet.
 
 mod emails;
+mod exports;
 mod markdown;
 mod pages;
 
@@ -12,10 +14,10 @@ use std::path::PathBuf;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
-use crate::stages::{AffiliateState, Derived};
+use crate::stages::Derived;
 
 use emails::RenderedEmail;
-use pages::{EmailsPage, ReportPage};
+use pages::{EmailsPage, PageSettings, Pages, ReportPage};
 
 /// Every output file, keyed by its path relative to the output folder.
 #[derive(Debug, Default)]
@@ -31,111 +33,162 @@ impl Site {
     }
 }
 
+/// How to render: for the user, or for the public.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub public: bool,
+    /// The commit the content came from, when the root is in git.
+    pub provenance: Option<&'a str>,
+}
+
 /// Lowercase hexadecimal digits of `bytes`.
 fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }
 
-/// Shows referrals by their ids and names.
-struct Private;
-
-impl Naming for Private {
-    fn id(&self, id: &str) -> String {
-        id.to_owned()
-    }
-    fn name(&self, name: &str) -> Option<String> {
-        Some(name.to_owned())
-    }
-}
-
-/// Renders the whole site; `None` when a template failed (the problems are in
-/// `diagnostics`).
+/// Renders the whole site. `weeks` holds each archived week as replayed at its Sunday,
+/// oldest first, and last the current week as of D. `None` when a template failed (the
+/// problems are in `diagnostics`).
 pub fn render(
     project: &Project,
-    derived: &Derived<'_>,
-    public: bool,
+    weeks: &[Derived<'_>],
+    options: Options<'_>,
     diagnostics: &mut Diagnostics,
 ) -> Option<Site> {
+    let current = weeks.last()?;
     let email_templates = emails::compile(&project.email_templates, &project.config, diagnostics);
     let pages = pages::compile(&project.template_overrides, diagnostics);
     if diagnostics.has_errors() {
         return None;
     }
-    let emails = email_templates.render_due(&project.config, derived, diagnostics);
+    let naming = if options.public {
+        let salt = project.config.report.pseudonym_salt.as_deref();
+        if salt.is_none() {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "content/config.yaml",
+                    "no `report.pseudonym_salt`: the pseudonyms in this public report can be reversed by guessing ids",
+                )
+                .with_help("add `pseudonym_salt:` with a long random value under `report:`"),
+            );
+        }
+        Naming::Public { salt }
+    } else {
+        Naming::Private
+    };
+    let emails = if options.public {
+        Vec::new()
+    } else {
+        email_templates.render_due(&project.config, current, diagnostics)
+    };
     if diagnostics.has_errors() {
         return None;
     }
-    let naming = Private;
-    let email_paths: BTreeMap<(String, ActionKind), String> = emails
-        .iter()
-        .map(|email| ((email.id.clone(), email.kind), email.eml_path()))
-        .collect();
-    let report = Report::new(derived, &email_paths, &naming);
-    let display_name = |a: &AffiliateState<'_>| a.referral.name.clone();
-
-    let mut site = Site::default();
-    let rendered = render_pages(
+    let site = Renderer {
         project,
-        derived,
-        &report,
-        &emails,
-        &pages,
-        &display_name,
-        public,
-    )
-    .map_err(|problem| diagnostics.push(problem))
-    .ok()?;
-    for (path, text) in rendered {
-        site.add(path, text);
+        weeks,
+        pages: &pages,
+        naming,
+        options,
+        emails: &emails,
     }
-    for email in &emails {
-        site.add(email.eml_path(), email.eml.clone());
-        site.add(email.txt_path(), email.copy_text());
-    }
-    site.summary = format!(
-        "{} referrals, {} actions due this week, {} emails",
-        derived.affiliates.len(),
-        derived
-            .affiliates
-            .iter()
-            .filter(|a| a.status.action.is_some_and(|x| x.due <= derived.week.end))
-            .count(),
-        emails.len()
-    );
-    Some(site)
+    .site();
+    site.map_err(|problem| diagnostics.push(problem)).ok()
 }
 
-fn render_pages(
-    project: &Project,
-    derived: &Derived<'_>,
-    report: &Report,
-    emails: &[RenderedEmail],
-    pages: &pages::Pages,
-    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
-    public: bool,
-) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+/// What every page of one build shares.
+struct Renderer<'a> {
+    project: &'a Project,
+    weeks: &'a [Derived<'a>],
+    pages: &'a Pages,
+    naming: Naming<'a>,
+    options: Options<'a>,
+    emails: &'a [RenderedEmail],
+}
+
+impl Renderer<'_> {
+    fn site(&self) -> Result<Site, Diagnostic> {
+        let mut site = Site::default();
+        let current_index = self.weeks.len() - 1;
+        for (index, week) in self.weeks.iter().enumerate() {
+            let folder = format!("weeks/{}/", week.week.label);
+            let is_current = index == current_index;
+            let emails = if is_current { self.emails } else { &[] };
+            let report = self.report(week, emails);
+            let json = to_json(&report)?;
+            site.add(format!("{folder}report.json"), json.clone());
+            site.add(
+                format!("{folder}index.html"),
+                self.report_page(week, &report, emails, index, "../../")?,
+            );
+            if is_current {
+                site.add("report.json", json);
+                site.add("index.html", self.report_page(week, &report, emails, index, "")?);
+            }
+        }
+        site.add(
+            "feed.xml",
+            exports::atom_feed(self.project, self.weeks, self.naming),
+        );
+        let current = &self.weeks[current_index];
+        if !self.options.public {
+            let page = EmailsPage::new(self.project, current, self.emails);
+            site.add("emails/index.html", self.pages.render("emails.html", &page)?);
+            for email in self.emails {
+                site.add(email.eml_path(), email.eml.clone());
+                site.add(email.txt_path(), email.copy_text());
+            }
+            site.add("agenda.ics", exports::agenda_ics(current, self.emails));
+            site.add("report.csv", exports::everyone_csv(current)?);
+        }
+        site.summary = format!(
+            "{} referrals, {} actions due this week, {} emails, {} weeks archived",
+            current.affiliates.len(),
+            current
+                .affiliates
+                .iter()
+                .filter(|a| a.status.action.is_some_and(|x| x.due <= current.week.end))
+                .count(),
+            self.emails.len(),
+            self.weeks.len()
+        );
+        Ok(site)
+    }
+
+    fn report(&self, week: &Derived<'_>, emails: &[RenderedEmail]) -> Report {
+        let paths: BTreeMap<(String, ActionKind), String> = emails
+            .iter()
+            .map(|email| ((email.id.clone(), email.kind), email.eml_path()))
+            .collect();
+        Report::new(week, &paths, self.naming)
+    }
+
+    fn report_page(
+        &self,
+        week: &Derived<'_>,
+        report: &Report,
+        emails: &[RenderedEmail],
+        index: usize,
+        base: &'static str,
+    ) -> Result<String, Diagnostic> {
+        let settings = PageSettings {
+            base,
+            public: self.options.public,
+            has_emails: !self.options.public && index + 1 == self.weeks.len(),
+            provenance: self.options.provenance,
+            archive: pages::archive_links(self.weeks, index),
+        };
+        let page = ReportPage::new(self.project, week, report, emails, self.naming, &settings);
+        self.pages.render("index.html", &page)
+    }
+}
+
+fn to_json(report: &Report) -> Result<Vec<u8>, Diagnostic> {
     let mut json = serde_json::to_vec_pretty(report)
         .map_err(|err| Diagnostic::error("report.json", err.to_string()))?;
     json.push(b'\n');
-    let page = ReportPage::new(project, derived, report, emails, display_name, public);
-    let mut files = vec![
-        ("report.json".to_owned(), json),
-        (
-            "index.html".to_owned(),
-            pages.render("index.html", &page)?.into_bytes(),
-        ),
-    ];
-    if !public {
-        let emails_page = EmailsPage::new(project, derived, emails);
-        files.push((
-            "emails/index.html".to_owned(),
-            pages.render("emails.html", &emails_page)?.into_bytes(),
-        ));
-    }
-    Ok(files)
+    Ok(json)
 }

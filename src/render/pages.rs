@@ -11,7 +11,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Source, TEMPLATES_DIR};
 use crate::model::{ActionKind, EventKind, Interest, Project, Stage};
 use crate::render::emails::RenderedEmail;
-use crate::report::{Report, cents};
+use crate::report::{Naming, Report, cents};
 use crate::stages::{AffiliateState, Derived};
 
 /// The built-in report templates, by name; a user's `templates/<name>` replaces one.
@@ -83,12 +83,56 @@ impl Pages {
     }
 }
 
+/// Where a report page sits and what surrounds it.
+#[derive(Serialize)]
+pub struct PageSettings<'a> {
+    /// The path from the page back to the output folder: `""` or `"../../"`.
+    pub base: &'static str,
+    pub public: bool,
+    /// Whether this page's week has an emails page (only the current week does).
+    pub has_emails: bool,
+    /// The commit the content came from, when the root is in git.
+    pub provenance: Option<&'a str>,
+    pub archive: Vec<ArchiveLink>,
+}
+
+/// One week in the archive navigation.
+#[derive(Serialize)]
+pub struct ArchiveLink {
+    pub week: String,
+    /// Relative to the output folder.
+    pub href: String,
+    /// `previous`, `this`, `next` or empty.
+    pub relation: &'static str,
+}
+
+/// Archive links for every week, marked relative to the week at `index`.
+pub fn archive_links(weeks: &[Derived<'_>], index: usize) -> Vec<ArchiveLink> {
+    weeks
+        .iter()
+        .enumerate()
+        .map(|(i, week)| ArchiveLink {
+            week: week.week.label.clone(),
+            href: format!("weeks/{}/index.html", week.week.label),
+            relation: if i == index {
+                "this"
+            } else if i + 1 == index {
+                "previous"
+            } else if i == index + 1 {
+                "next"
+            } else {
+                ""
+            },
+        })
+        .collect()
+}
+
 /// Everything `index.html` shows; `report` is exactly `report.json`.
 #[derive(Serialize)]
 pub struct ReportPage<'a> {
     pub title: &'a str,
     pub report: &'a Report,
-    pub public: bool,
+    pub settings: &'a PageSettings<'a>,
     pub actions: Vec<ActionRow>,
     pub summary: Summary,
     pub stages: Vec<StageBar>,
@@ -279,15 +323,16 @@ pub fn action_label(kind: ActionKind) -> &'static str {
 }
 
 impl<'a> ReportPage<'a> {
-    /// Lays out the report page. `display_name` gives what to call a referral on the page.
+    /// Lays out the report page.
     pub fn new(
         project: &'a Project,
         derived: &Derived<'_>,
         report: &'a Report,
         emails: &[RenderedEmail],
-        display_name: &dyn Fn(&AffiliateState<'_>) -> String,
-        public: bool,
+        naming: Naming<'_>,
+        settings: &'a PageSettings<'a>,
     ) -> Self {
+        let display_name = |a: &AffiliateState<'_>| naming.label(a.referral);
         let by_key: BTreeMap<(&str, ActionKind), &RenderedEmail> = emails
             .iter()
             .map(|email| ((email.id.as_str(), email.kind), email))
@@ -295,14 +340,14 @@ impl<'a> ReportPage<'a> {
         Self {
             title: &project.config.report.title,
             report,
-            public,
-            actions: action_rows(project, derived, &by_key, display_name),
+            settings,
+            actions: action_rows(project, derived, &by_key, &display_name, settings.base),
             summary: summary(derived),
             stages: stage_bars(derived),
-            transitions: transition_rows(derived, display_name),
+            transitions: transition_rows(derived, &display_name),
             trend: trend(derived),
             programs: program_rows(project, derived),
-            people: person_rows(derived, display_name, public),
+            people: person_rows(derived, &display_name, settings.public),
         }
     }
 }
@@ -392,6 +437,7 @@ fn action_rows(
     derived: &Derived<'_>,
     emails: &BTreeMap<(&str, ActionKind), &RenderedEmail>,
     display_name: &dyn Fn(&AffiliateState<'_>) -> String,
+    base: &str,
 ) -> Vec<ActionRow> {
     let mut rows: Vec<ActionRow> = derived
         .affiliates
@@ -408,7 +454,7 @@ fn action_rows(
                 due: action.due,
                 urgency: urgency(action.due, derived),
                 days_late: days_between(action.due, derived.as_of).max(0),
-                email: email.map(|e| e.eml_path()),
+                email: email.map(|e| format!("{base}{}", e.eml_path())),
                 copy_text: email.map(|e| e.copy_text()),
             })
         })

@@ -1,0 +1,202 @@
+//! Derived weeks → the machine-readable exports: `report.csv` for spreadsheets,
+//! `agenda.ics` for calendars and `feed.xml` (Atom) for feed readers.
+
+use std::collections::BTreeMap;
+
+use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Text};
+use chrono::{NaiveDate, NaiveTime};
+use icalendar::{Calendar, Component, EventLike};
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{ActionKind, Project, Stage};
+use crate::render::emails::RenderedEmail;
+use crate::render::pages::{action_step, stage_label};
+use crate::report::Naming;
+use crate::stages::Derived;
+
+/// The "Everyone" table as CSV, one row per referral sorted by id.
+pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
+    let failed = |err: csv::Error| Diagnostic::error("report.csv", err.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "id",
+            "name",
+            "email",
+            "program",
+            "stage",
+            "next_action",
+            "due",
+            "overdue",
+            "referred_on",
+            "last_contact",
+            "sales",
+            "first_sale_on",
+            "motivation",
+        ])
+        .map_err(failed)?;
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    for a in &derived.affiliates {
+        let action = a.status.action;
+        writer
+            .write_record([
+                a.referral.id.as_str(),
+                &a.referral.name,
+                &a.referral.email,
+                &a.program.id,
+                a.status.stage.as_str(),
+                action.map_or("", |x| x.kind.as_str()),
+                &date(action.map(|x| x.due)),
+                if action.is_some_and(|x| x.due < derived.week.start) {
+                    "yes"
+                } else {
+                    ""
+                },
+                &a.referral.referred_on.to_string(),
+                &date(a.last_contact),
+                &a.sales.to_string(),
+                &date(a.first_sale_on),
+                a.referral.motivation.as_deref().unwrap_or(""),
+            ])
+            .map_err(failed)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|err| Diagnostic::error("report.csv", err.to_string()))
+}
+
+/// "Follow up with Gia Russo": what the calendar entry for an action says.
+fn calendar_summary(kind: ActionKind, name: &str) -> String {
+    match kind {
+        ActionKind::Welcome => format!("Welcome {name}"),
+        ActionKind::Nudge => format!("Nudge {name}"),
+        ActionKind::FollowUp => format!("Follow up with {name}"),
+        ActionKind::OfferHelp => format!("Offer help to {name}"),
+        ActionKind::Congratulate => format!("Congratulate {name}"),
+    }
+}
+
+/// One all-day event per next action, on its due date (overdue ones on D). UIDs depend
+/// only on the referral and the kind, so a subscribed calendar updates rather than
+/// duplicates.
+pub fn agenda_ics(derived: &Derived<'_>, emails: &[RenderedEmail]) -> String {
+    let written: BTreeMap<(&str, ActionKind), String> = emails
+        .iter()
+        .map(|e| ((e.id.as_str(), e.kind), e.eml_path()))
+        .collect();
+    let stamp = derived.as_of.and_time(NaiveTime::MIN).and_utc();
+    let mut calendar = Calendar::new();
+    calendar.name("affrel actions");
+    for a in &derived.affiliates {
+        let Some(action) = a.status.action else {
+            continue;
+        };
+        let day = action.due.max(derived.as_of);
+        let mut description = format!("{}. Due {}.", action_step(action.kind), action.due);
+        if let Some(path) = written.get(&(a.referral.id.as_str(), action.kind)) {
+            description.push_str(&format!(" Email: {path}"));
+        }
+        let event = icalendar::Event::new()
+            .uid(&format!("{}--{}@affrel", a.referral.id, action.kind))
+            .summary(&format!(
+                "{} ({})",
+                calendar_summary(action.kind, &a.referral.name),
+                a.program.name
+            ))
+            .description(&description)
+            .starts(day)
+            .ends(day.succ_opt().unwrap_or(day))
+            .timestamp(stamp)
+            .done();
+        calendar.push(event);
+    }
+    calendar.done().to_string()
+}
+
+/// An Atom feed with one entry per archived week, newest first.
+pub fn atom_feed(project: &Project, weeks: &[Derived<'_>], naming: Naming<'_>) -> String {
+    let title = &project.config.report.title;
+    let key = Sha256::digest(title.as_bytes());
+    let feed_id = format!(
+        "urn:affrel:{:08x}",
+        u32::from_be_bytes([key[0], key[1], key[2], key[3]])
+    );
+    let entries: Vec<Entry> = weeks
+        .iter()
+        .rev()
+        .map(|week| {
+            let mut entry = Entry::default();
+            entry.set_title(format!("Week {}", week.week.label));
+            entry.set_id(format!("{feed_id}:week:{}", week.week.label));
+            entry.set_updated(midnight(week.as_of));
+            entry.set_links(vec![link(
+                "alternate",
+                &format!("weeks/{}/index.html", week.week.label),
+            )]);
+            entry.set_summary(Some(Text::plain(week_summary(week, naming))));
+            entry
+        })
+        .collect();
+    let mut feed = Feed::default();
+    feed.set_title(title.as_str());
+    feed.set_id(feed_id);
+    feed.set_updated(weeks.last().map_or_else(|| midnight(NaiveDate::MIN), |w| midnight(w.as_of)));
+    feed.set_links(vec![link("self", "feed.xml"), link("alternate", "index.html")]);
+    feed.set_generator(Some(Generator {
+        value: "affrel".to_owned(),
+        uri: None,
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+    }));
+    feed.set_entries(entries);
+    feed.to_string()
+}
+
+fn link(rel: &str, href: &str) -> Link {
+    let mut link = Link::default();
+    link.set_rel(rel);
+    link.set_href(href);
+    link
+}
+
+fn midnight(date: NaiveDate) -> FixedDateTime {
+    date.and_time(NaiveTime::MIN).and_utc().fixed_offset()
+}
+
+/// "3 actions due (1 overdue). Changes: r-1a2b3c4d welcomed → first sale. Stages: …"
+fn week_summary(week: &Derived<'_>, naming: Naming<'_>) -> String {
+    let due: Vec<_> = week
+        .affiliates
+        .iter()
+        .filter_map(|a| a.status.action)
+        .filter(|action| action.due <= week.week.end)
+        .collect();
+    let overdue = due.iter().filter(|a| a.due < week.week.start).count();
+    let changes: Vec<String> = week
+        .affiliates
+        .iter()
+        .filter(|a| a.stage_before_week != Some(a.status.stage))
+        .map(|a| {
+            let from = a.stage_before_week.map_or("new", stage_label);
+            format!(
+                "{} {from} → {}",
+                naming.label(a.referral),
+                stage_label(a.status.stage)
+            )
+        })
+        .collect();
+    let stages: Vec<String> = Stage::ALL
+        .iter()
+        .map(|&stage| format!("{} {}", stage_label(stage), week.stage_counts.get(stage)))
+        .collect();
+    format!(
+        "{} actions due ({overdue} overdue). Changes: {}. Stages: {}.",
+        due.len(),
+        if changes.is_empty() {
+            "none".to_owned()
+        } else {
+            changes.join(", ")
+        },
+        stages.join(", ")
+    )
+}
