@@ -7,10 +7,11 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::init;
 use crate::load::{self, CONTENT_DIR, TEMPLATES_DIR};
 use crate::model;
-use crate::render::{self, Site};
 use crate::provenance;
+use crate::render::{self, Site};
 use crate::stages;
 use crate::write;
 
@@ -30,6 +31,16 @@ pub enum Command {
     Build(BuildArgs),
     /// Validate the content and templates without writing anything.
     Check(CheckArgs),
+    /// Start a new project: config, sample referrals, email templates and a CI workflow.
+    Init(InitArgs),
+}
+
+/// Arguments of `affrel init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the project in
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// Arguments of `affrel build`.
@@ -80,6 +91,35 @@ pub fn run(cli: &Cli) -> Exit {
     match &cli.command {
         Command::Build(args) => build(args),
         Command::Check(args) => check(&args.common),
+        Command::Init(args) => init(&args.dir),
+    }
+}
+
+fn init(dir: &Path) -> Exit {
+    let Some(today) = resolve_as_of(None) else {
+        return Exit::Usage;
+    };
+    match init::scaffold(dir, today) {
+        Ok(done) => {
+            for path in &done.written {
+                println!("created {}", dir.join(path).display());
+            }
+            for path in &done.skipped {
+                println!("skipped {} (already exists)", dir.join(path).display());
+            }
+            println!(
+                "next: edit {}, then run `affrel build`",
+                dir.join("content/config.yaml").display()
+            );
+            Exit::Success
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot create the project in {}: {err}",
+                dir.display()
+            );
+            Exit::InvalidContent
+        }
     }
 }
 

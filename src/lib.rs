@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod init;
 pub mod load;
 pub mod model;
 pub mod provenance;
