@@ -95,7 +95,7 @@ pub fn agenda_ics(derived: &Derived<'_>, emails: &[RenderedEmail]) -> String {
         let day = action.due.max(derived.as_of);
         let mut description = format!("{}. Due {}.", action_step(action.kind), action.due);
         if let Some(path) = written.get(&(a.referral.id.as_str(), action.kind)) {
-            description.push_str(&format!(" Email: {path}"));
+            description = format!("{description} Email: {path}");
         }
         let event = icalendar::Event::new()
             .uid(&format!("{}--{}@affrel", a.referral.id, action.kind))
@@ -141,8 +141,15 @@ pub fn atom_feed(project: &Project, weeks: &[Derived<'_>], naming: Naming<'_>) -
     let mut feed = Feed::default();
     feed.set_title(title.as_str());
     feed.set_id(feed_id);
-    feed.set_updated(weeks.last().map_or_else(|| midnight(NaiveDate::MIN), |w| midnight(w.as_of)));
-    feed.set_links(vec![link("self", "feed.xml"), link("alternate", "index.html")]);
+    feed.set_updated(
+        weeks
+            .last()
+            .map_or_else(|| midnight(NaiveDate::MIN), |w| midnight(w.as_of)),
+    );
+    feed.set_links(vec![
+        link("self", "feed.xml"),
+        link("alternate", "index.html"),
+    ]);
     feed.set_generator(Some(Generator {
         value: "affrel".to_owned(),
         uri: None,

@@ -43,10 +43,12 @@ pub struct Options<'a> {
 
 /// Lowercase hexadecimal digits of `bytes`.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
 }
 
 /// Renders the whole site. `weeks` holds each archived week as replayed at its Sunday,
@@ -126,7 +128,10 @@ impl Renderer<'_> {
             );
             if is_current {
                 site.add("report.json", json);
-                site.add("index.html", self.report_page(week, &report, emails, index, "")?);
+                site.add(
+                    "index.html",
+                    self.report_page(week, &report, emails, index, "")?,
+                );
             }
         }
         site.add(
@@ -136,7 +141,10 @@ impl Renderer<'_> {
         let current = &self.weeks[current_index];
         if !self.options.public {
             let page = EmailsPage::new(self.project, current, self.emails);
-            site.add("emails/index.html", self.pages.render("emails.html", &page)?);
+            site.add(
+                "emails/index.html",
+                self.pages.render("emails.html", &page)?,
+            );
             for email in self.emails {
                 site.add(email.eml_path(), email.eml.clone());
                 site.add(email.txt_path(), email.copy_text());
