@@ -39,39 +39,34 @@ pub fn check_destination(root: &Path, out: &Path, source_dirs: &[&str]) -> Resul
     Ok(())
 }
 
-/// An absolute, symlink-free form of `path`, which need not exist yet: the longest existing
-/// ancestor is canonicalized and the rest appended with `.` and `..` resolved.
+/// An absolute, symlink-free form of `path`, which need not exist yet. Components are
+/// resolved from the left: the part that exists is canonicalized after every step, so a
+/// `..` always pops a real folder, and the rest is appended as written.
 fn resolve(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    let mut base = loop {
-        if let Ok(canonical) = existing.canonicalize() {
-            break canonical;
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
+    let mut resolved = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
             }
-            _ => break absolute.clone(),
-        }
-    };
-    for name in rest.iter().rev() {
-        match Path::new(name).components().next() {
-            Some(Component::ParentDir) => {
-                base.pop();
+            other => {
+                resolved.push(other);
+                if let Ok(canonical) = resolved.canonicalize() {
+                    resolved = canonical;
+                }
             }
-            Some(Component::CurDir) | None => {}
-            Some(_) => base.push(name),
         }
     }
-    base
+    resolved
 }
 
 /// Writes every file of `site` into a fresh folder beside `out`, then swaps it in.
 pub fn write_site(site: &Site, out: &Path) -> Result<(), Diagnostic> {
-    swap_in(site, out).map_err(|err| {
+    // Resolved so that the folder beside it and its name are real ones, whatever `.` or
+    // `..` the user wrote.
+    swap_in(site, &resolve(out)).map_err(|err| {
         Diagnostic::error(out, format!("cannot write the output: {err}")).with_help(
             "check the folder's permissions and free space; the previous output is unchanged",
         )
