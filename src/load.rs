@@ -5,6 +5,7 @@
 //! splits front matter and runs the one YAML parser.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::{IntoParallelIterator, ParallelIterator};
@@ -349,8 +350,15 @@ fn parse_file<T: DeserializeOwned>(
     source: Source,
     line_offset: usize,
 ) -> Result<Loaded<T>, Diagnostic> {
-    if source.text.trim().is_empty() {
-        return Err(Diagnostic::error(&source.path, "the file is empty")
+    let blank = |line: &str| line.trim().is_empty() || line.trim_start().starts_with('#');
+    if source.text.lines().all(blank) {
+        let message = if source.text.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file has nothing but comments"
+        };
+        return Err(Diagnostic::error(&source.path, message)
+            .at(1, 1)
             .with_help("see the content format in README.md for the keys this file needs"));
     }
     let value = parse_yaml(&source.path, &source.text, line_offset)?;
@@ -365,44 +373,128 @@ fn parse_yaml<T: DeserializeOwned>(
     line_offset: usize,
 ) -> Result<T, Diagnostic> {
     serde_yaml::from_str(text).map_err(|err| {
-        let message = strip_location_suffix(&err.to_string());
+        let at = err.location().map(|l| (l.line(), l.column()));
+        let message = plain_yaml_message(&err.to_string(), at, line_offset);
         let help = yaml_error_help(&message);
         let diagnostic = Diagnostic::error(path, message).with_help(help);
-        match err.location() {
-            Some(location) => diagnostic.at(location.line() + line_offset, location.column()),
+        match at {
+            Some((line, column)) => diagnostic.at(line + line_offset, column),
+            None if help == SEVERAL_DOCUMENTS_HELP => {
+                diagnostic.at_location(second_document(text, line_offset))
+            }
             None => diagnostic,
         }
     })
 }
 
-/// `serde_yaml` ends messages with " at line L column C"; the location is shown separately.
-fn strip_location_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index)
-            if message[index + " at line ".len()..]
-                .split(" column ")
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            message[..index].to_owned()
+/// Rewrites a `serde_yaml` message for people who write YAML rather than Rust: the error's
+/// own location is shown separately so it is dropped from the text, any other location (the
+/// start of the construct being parsed) is moved past the front matter, and Rust type names
+/// become words.
+fn plain_yaml_message(message: &str, at: Option<(usize, usize)>, line_offset: usize) -> String {
+    const MARKER: &str = " at line ";
+    let mut plain = String::with_capacity(message.len());
+    let mut rest = message;
+    let mut own_location_dropped = false;
+    while let Some(index) = rest.find(MARKER) {
+        plain.push_str(&rest[..index]);
+        let after = &rest[index + MARKER.len()..];
+        if let Some((line, column, length)) = parse_line_column(after) {
+            if !own_location_dropped && at == Some((line, column)) {
+                own_location_dropped = true;
+            } else {
+                // Writing to a String cannot fail.
+                let _ = write!(plain, "{MARKER}{} column {column}", line + line_offset);
+            }
+            rest = &after[length..];
+        } else {
+            plain.push_str(MARKER);
+            rest = after;
         }
-        _ => message.to_owned(),
     }
+    plain.push_str(rest);
+    plain_type_names(&plain)
 }
 
+/// Reads `L column C` at the start of `text`: (L, C, bytes read).
+fn parse_line_column(text: &str) -> Option<(usize, usize, usize)> {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let line_len = digits(text);
+    let line = text[..line_len].parse().ok()?;
+    let after_line = text[line_len..].strip_prefix(" column ")?;
+    let column_len = digits(after_line);
+    let column = after_line[..column_len].parse().ok()?;
+    Some((line, column, text.len() - after_line.len() + column_len))
+}
+
+/// Replaces serde's Rust words ("field", type names) with the words of the content format.
+fn plain_type_names(message: &str) -> String {
+    let mut plain = message
+        .replace("unknown field `", "unknown key `")
+        .replace("missing field `", "missing key `")
+        .replace("duplicate field `", "duplicate key `")
+        .replace("expected u32", "expected a whole number of at least 0")
+        .replace("expected f64", "expected a number")
+        .replace("expected a boolean", "expected `true` or `false`")
+        .replace("expected a sequence", "expected a list")
+        .replace("invalid type: sequence", "invalid type: list")
+        .replace("invalid type: map", "invalid type: mapping of keys")
+        .replace(
+            "deserializing from YAML containing more than one document is not supported",
+            "the file holds more than one YAML document",
+        );
+    while let Some(index) = plain.find("expected struct ") {
+        let name_start = index + "expected struct ".len();
+        let name_len = plain[name_start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(plain.len() - name_start);
+        plain.replace_range(
+            index..name_start + name_len,
+            "expected a mapping of `key: value` lines",
+        );
+    }
+    plain
+}
+
+const SEVERAL_DOCUMENTS_HELP: &str = "a file holds one record: remove the `---` line and what follows it, or move it to a file of its own";
+
 fn yaml_error_help(message: &str) -> &'static str {
-    if message.contains("unknown field") {
+    if message.contains("unknown key") {
         "remove the key or correct its spelling"
-    } else if message.contains("missing field") {
+    } else if message.contains("missing key") {
         "add the missing key"
     } else if message.contains("duplicate") {
         "keep only one of the repeated keys"
+    } else if message.contains("more than one YAML document") {
+        SEVERAL_DOCUMENTS_HELP
+    } else if message.contains("while parsing a flow") {
+        "check that the `{ … }` or `[ … ]` that starts there is closed and its items are separated by commas"
     } else if message.contains("recursion limit") || message.contains("repetition limit") {
         "remove the YAML aliases (`*name`) that expand this document"
-    } else if message.contains("invalid type") {
+    } else if message.contains("invalid type") || message.contains("invalid value") {
         "check the value's type against the content format in README.md"
     } else {
         "fix the YAML syntax at this place"
     }
+}
+
+/// The `---` line that starts a second YAML document, for the error `serde_yaml` gives
+/// without a location.
+fn second_document(text: &str, line_offset: usize) -> Option<Location> {
+    let mut seen_content = false;
+    for (index, line) in text.lines().enumerate() {
+        let is_marker = line == "---" || line.starts_with("--- ");
+        if is_marker && seen_content {
+            return Some(Location {
+                line: index + 1 + line_offset,
+                column: 1,
+            });
+        }
+        let trimmed = line.trim();
+        seen_content |= !(trimmed.is_empty() || trimmed.starts_with('#'));
+        seen_content |= is_marker;
+    }
+    None
 }
 
 /// Splits `---` front matter from the body and parses both halves' metadata.
@@ -571,7 +663,7 @@ fn block_end(lines: &[&str], line: usize, column: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Key, Location, locate, split_front_matter, strip_location_suffix};
+    use super::{Key, Location, locate, plain_yaml_message, second_document, split_front_matter};
 
     const REFERRAL: &str = "name: Alice\nprogram: acme\nevents:\n  - { date: 2026-09-02, type: welcome_sent }\n  - date: 2026-09-05\n    type: reply\n    interest: high\n";
 
@@ -627,13 +719,64 @@ mod tests {
         assert_eq!((front, body, line), ("subject: Hi\n", "Hello\n", 4));
     }
 
-    // Locations are printed separately, so serde_yaml's own suffix is removed.
+    // Locations are printed separately, so serde_yaml's own location is removed from the text.
     #[test]
-    fn strips_serde_yaml_location_suffix() {
+    fn removes_the_errors_own_location_from_the_message() {
         assert_eq!(
-            strip_location_suffix("unknown field `x`, expected `a` at line 2 column 1"),
-            "unknown field `x`, expected `a`"
+            plain_yaml_message(
+                "unknown field `x`, expected `a` at line 2 column 1",
+                Some((2, 1)),
+                0
+            ),
+            "unknown key `x`, expected `a`"
         );
-        assert_eq!(strip_location_suffix("no suffix here"), "no suffix here");
+        assert_eq!(
+            plain_yaml_message("no location here", None, 0),
+            "no location here"
+        );
+    }
+
+    // The start of the construct being parsed stays in the message, shifted past the front
+    // matter like the error's own location.
+    #[test]
+    fn keeps_the_context_location_shifted_by_the_front_matter() {
+        assert_eq!(
+            plain_yaml_message(
+                "found unexpected end of stream at line 3 column 1, while scanning a quoted scalar at line 1 column 10",
+                Some((3, 1)),
+                1
+            ),
+            "found unexpected end of stream, while scanning a quoted scalar at line 2 column 10"
+        );
+    }
+
+    // Users write YAML, not Rust: serde's type names are replaced by content-format words.
+    #[test]
+    fn replaces_rust_type_names() {
+        assert_eq!(
+            plain_yaml_message(
+                "invalid type: sequence, expected struct RawReferral at line 1 column 1",
+                Some((1, 1)),
+                0
+            ),
+            "invalid type: list, expected a mapping of `key: value` lines"
+        );
+        assert_eq!(
+            plain_yaml_message(
+                "rules.quiet_after_days: invalid type: integer `-1`, expected u32",
+                None,
+                0
+            ),
+            "rules.quiet_after_days: invalid type: integer `-1`, expected a whole number of at least 0"
+        );
+    }
+
+    // A second document is located at its `---` line, not at a document-start marker.
+    #[test]
+    fn locates_the_second_document() {
+        let at = |text| second_document(text, 0).map(|l| l.line);
+        assert_eq!(at("name: a\n---\nname: b\n"), Some(2));
+        assert_eq!(at("---\nname: a\n--- \nname: b\n"), Some(3));
+        assert_eq!(at("# c\n---\nname: a\n---\n"), Some(4));
     }
 }

@@ -222,12 +222,25 @@ pub struct EmailTemplate {
 /// Validates everything `load` read. Returns `None` when the config is unusable; referral
 /// and template problems are recorded and the offending files left out.
 pub fn validate(raw: RawContent, diagnostics: &mut Diagnostics) -> Option<Project> {
+    // Referrals are checked against the programs as written, even when something else in
+    // the config is wrong, so that one run reports every problem.
+    let program_ids: Option<Vec<String>> = raw
+        .config
+        .as_ref()
+        .and_then(|loaded| loaded.value.programs.as_deref())
+        .filter(|programs| !programs.is_empty())
+        .map(|programs| {
+            let mut ids: Vec<String> = programs.iter().map(|p| p.id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        });
+    let program_ids: Option<Vec<&str>> = program_ids
+        .as_ref()
+        .map(|ids| ids.iter().map(String::as_str).collect());
     let config = raw
         .config
         .and_then(|loaded| validate_config(&loaded, diagnostics));
-    let program_ids: Option<Vec<&str>> = config
-        .as_ref()
-        .map(|c| c.programs.keys().map(String::as_str).collect());
 
     let files: Vec<Loaded<RawReferral>> = unique_referral_files(raw.referrals, diagnostics);
     let results: Vec<Result<Referral, Vec<Diagnostic>>> = files
@@ -301,6 +314,16 @@ impl<'a> FileCheck<'a> {
         );
     }
 
+    /// A required top-level key is absent: located at the start of the file, where serde
+    /// places its own "missing key" errors.
+    fn missing(&mut self, message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(
+            Diagnostic::error(&self.source.path, message)
+                .at(1, 1)
+                .with_help(help),
+        );
+    }
+
     /// Checks a required human-readable line of text (a name).
     fn text_line(&mut self, keys: &[Key<'_>], what: &str, value: &str) -> String {
         if value.trim().is_empty() {
@@ -356,13 +379,20 @@ fn validate_config(loaded: &Loaded<RawConfig>, diagnostics: &mut Diagnostics) ->
         .as_ref()
         .map(|sender| validate_sender(&mut check, sender));
     if sender.is_none() {
-        check.error(
-            &[],
+        check.missing(
             "the `sender` block is missing",
             "add `sender:` with `name:` and `email:` (the emails are sent from it)",
         );
     }
-    let programs = validate_programs(&mut check, raw.programs.as_deref().unwrap_or_default());
+    let programs = if let Some(programs) = raw.programs.as_deref() {
+        validate_programs(&mut check, programs)
+    } else {
+        check.missing(
+            "the `programs` list is missing",
+            "add `programs:` with at least one entry with `id`, `name` and `residual_commissions`",
+        );
+        BTreeMap::new()
+    };
     let rules = validate_rules(&mut check, &raw.rules);
     let report = validate_report(&mut check, &raw.report);
     let config = sender.map(|sender| Config {
@@ -558,11 +588,14 @@ fn validate_referral(
     {
         check.error(
             &[Key::Field("program")],
-            format!("unknown program `{}`", raw.program),
             format!(
-                "use one of the program ids in content/config.yaml: {}",
+                "unknown program `{}`; expected one of the program ids in content/config.yaml: {}",
+                raw.program,
                 quoted_list(known)
             ),
+            did_you_mean(&raw.program, known.iter().copied()).unwrap_or_else(|| {
+                "correct the id, or add the program to content/config.yaml".to_owned()
+            }),
         );
     }
     let referred_on = check.date(&[Key::Field("referred_on")], &raw.referred_on);
@@ -606,8 +639,13 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
     if kind.is_none() {
         check.error(
             &at("type"),
-            format!("unknown event type `{}`", raw.kind),
-            format!("use one of {}", EventKind::expected()),
+            format!(
+                "unknown event type `{}`; expected one of {}",
+                raw.kind,
+                EventKind::expected()
+            ),
+            did_you_mean(&raw.kind, EventKind::ALL.iter().map(|k| k.as_str()))
+                .unwrap_or_else(|| "correct the event's `type`".to_owned()),
         );
     }
     if let Some(amount) = raw.amount {
@@ -620,11 +658,17 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
                 ),
                 "remove the amount, or change the type to `sale`",
             );
-        } else if !(amount >= 0.0 && amount.is_finite()) {
+        } else if !amount.is_finite() {
+            check.error(
+                &at("amount"),
+                format!("the sale amount `{amount}` is not a number"),
+                "write the sale's amount as a number of at least 0, e.g. 49.00",
+            );
+        } else if amount < 0.0 {
             check.error(
                 &at("amount"),
                 format!("the sale amount {amount} is negative"),
-                "write the sale's amount as a number of at least 0",
+                "write the sale's amount as a number of at least 0; leave refunds out",
             );
         }
     }
@@ -644,8 +688,13 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         if interest.is_none() {
             check.error(
                 &at("interest"),
-                format!("unknown interest `{word}`"),
-                format!("use one of {}", Interest::expected()),
+                format!(
+                    "unknown interest `{word}`; expected one of {}",
+                    Interest::expected()
+                ),
+                did_you_mean(word, Interest::ALL.iter().map(|i| i.as_str())).unwrap_or_else(|| {
+                    "write `low` if they sounded unsure or busy, `high` if keen".to_owned()
+                }),
             );
         }
         interest
@@ -669,14 +718,17 @@ fn validate_emails(
                 Diagnostic::error(
                     &source.path,
                     format!(
-                        "`{}` is not an action kind, so this template is never used",
-                        value.stem
+                        "`{}` is not an action kind, so this template is never used; expected one of {}",
+                        value.stem,
+                        ActionKind::expected()
                     ),
                 )
-                .with_help(format!(
-                    "name email templates after an action kind: {}",
-                    ActionKind::expected()
-                )),
+                .with_help(
+                    match closest(&value.stem, ActionKind::ALL.iter().map(|k| k.as_str())) {
+                        Some(kind) => format!("rename the file to `{kind}.md`"),
+                        None => "rename the file after the action kind it is for".to_owned(),
+                    },
+                ),
             );
             continue;
         };
@@ -723,6 +775,36 @@ pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{value}` is not a real calendar date"))
 }
 
+/// "did you mean `x`?" for the candidate closest to a misspelt `word`, if one is close.
+fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    closest(word, candidates).map(|candidate| format!("did you mean `{candidate}`?"))
+}
+
+/// The candidate closest to a misspelt `word`, if one is close enough to be the intent.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    candidates
+        .map(|candidate| (edit_distance(&word, candidate), candidate))
+        .filter(|&(distance, candidate)| distance <= (candidate.chars().count() / 3).max(1))
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// The Levenshtein distance between two words, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
 fn quoted_list(words: &[&str]) -> String {
     words
         .iter()
@@ -733,7 +815,7 @@ fn quoted_list(words: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_slug, is_valid_email, parse_date};
+    use super::{did_you_mean, edit_distance, is_slug, is_valid_email, parse_date};
 
     // Ids are file names and must stay safe as output file names.
     #[test]
@@ -771,5 +853,20 @@ mod tests {
                 .contains("real calendar date")
         );
         assert!(parse_date("2026-9-1").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    // Misspelt words get a suggestion; unrelated words do not.
+    #[test]
+    fn suggests_the_closest_word_for_a_typo() {
+        assert_eq!(edit_distance("welcom_sent", "welcome_sent"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        let kinds = ["welcome_sent", "nudge_sent", "sale"];
+        let suggest = |word| did_you_mean(word, kinds.iter().copied());
+        assert_eq!(
+            suggest("welcom_sent").as_deref(),
+            Some("did you mean `welcome_sent`?")
+        );
+        assert_eq!(suggest("Sale").as_deref(), Some("did you mean `sale`?"));
+        assert_eq!(suggest("purchase"), None);
     }
 }
