@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use rayon::prelude::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
+
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
@@ -115,23 +117,15 @@ impl Renderer<'_> {
     fn site(&self) -> Result<Site, Diagnostic> {
         let mut site = Site::default();
         let current_index = self.weeks.len() - 1;
-        for (index, week) in self.weeks.iter().enumerate() {
-            let folder = format!("weeks/{}/", week.week.label);
-            let is_current = index == current_index;
-            let emails = if is_current { self.emails } else { &[] };
-            let report = self.report(week, emails);
-            let json = to_json(&report)?;
-            site.add(format!("{folder}report.json"), json.clone());
-            site.add(
-                format!("{folder}index.html"),
-                self.report_page(week, &report, emails, index, "../../")?,
-            );
-            if is_current {
-                site.add("report.json", json);
-                site.add(
-                    "index.html",
-                    self.report_page(week, &report, emails, index, "")?,
-                );
+        let weeks: Vec<Result<Vec<(String, Vec<u8>)>, Diagnostic>> = self
+            .weeks
+            .par_iter()
+            .enumerate()
+            .map(|(index, week)| self.week_files(week, index, index == current_index))
+            .collect();
+        for files in weeks {
+            for (path, bytes) in files? {
+                site.add(path, bytes);
             }
         }
         site.add(
@@ -164,6 +158,33 @@ impl Renderer<'_> {
             self.weeks.len()
         );
         Ok(site)
+    }
+
+    /// One week's archived page and report; for the current week also the main ones.
+    fn week_files(
+        &self,
+        week: &Derived<'_>,
+        index: usize,
+        is_current: bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+        let folder = format!("weeks/{}/", week.week.label);
+        let emails = if is_current { self.emails } else { &[] };
+        let report = self.report(week, emails);
+        let json = to_json(&report)?;
+        let mut files = vec![
+            (format!("{folder}report.json"), json.clone()),
+            (
+                format!("{folder}index.html"),
+                self.report_page(week, &report, emails, index, "../../")?
+                    .into_bytes(),
+            ),
+        ];
+        if is_current {
+            files.push(("report.json".to_owned(), json));
+            let page = self.report_page(week, &report, emails, index, "")?;
+            files.push(("index.html".to_owned(), page.into_bytes()));
+        }
+        Ok(files)
     }
 
     fn report(&self, week: &Derived<'_>, emails: &[RenderedEmail]) -> Report {
