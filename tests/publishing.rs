@@ -247,7 +247,7 @@ fn public_build_without_salt_warns() {
         .unwrap()
         .lines()
         .filter(|line| !line.contains("pseudonym_salt"))
-        .map(|line| format!("{line}\n"))
+        .flat_map(|line| [line, "\n"])
         .collect();
     fs::write(&config, text).unwrap();
     let out = tempfile::tempdir().unwrap();

@@ -35,6 +35,9 @@ impl Site {
     }
 }
 
+/// A rendered file: its path relative to the output folder, and its bytes.
+type OutputFile = (String, Vec<u8>);
+
 /// How to render: for the user, or for the public.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
@@ -117,7 +120,7 @@ impl Renderer<'_> {
     fn site(&self) -> Result<Site, Diagnostic> {
         let mut site = Site::default();
         let current_index = self.weeks.len() - 1;
-        let weeks: Vec<Result<Vec<(String, Vec<u8>)>, Diagnostic>> = self
+        let weeks: Vec<Result<Vec<OutputFile>, Diagnostic>> = self
             .weeks
             .par_iter()
             .enumerate()
@@ -166,7 +169,7 @@ impl Renderer<'_> {
         week: &Derived<'_>,
         index: usize,
         is_current: bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+    ) -> Result<Vec<OutputFile>, Diagnostic> {
         let folder = format!("weeks/{}/", week.week.label);
         let emails = if is_current { self.emails } else { &[] };
         let report = self.report(week, emails);
