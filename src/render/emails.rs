@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -22,7 +23,12 @@ use crate::stages::{AffiliateState, Derived, NextAction};
 
 /// The compiled email templates, one per action kind that has a file.
 pub struct EmailTemplates<'a> {
-    tera: Tera,
+    /// Subjects and bodies, values printed as they are: the plain-text part.
+    plain: Tera,
+    /// The bodies again, every printed string Markdown-escaped: the source of the HTML part.
+    /// Escaping at print time, not in the context, keeps comparisons and filters in the
+    /// template seeing the real values, so both parts take the same branches.
+    markdown: Tera,
     by_kind: BTreeMap<ActionKind, &'a EmailTemplate>,
 }
 
@@ -119,31 +125,30 @@ struct EmailFacts<'a> {
 }
 
 impl EmailFacts<'_> {
-    /// The template context with every text value passed through `text`: identity for the
-    /// plain part, Markdown escaping for the HTML part.
-    fn context(&self, text: fn(&str) -> String) -> EmailContext {
+    /// The template context, values as they are in the records.
+    fn context(&self) -> EmailContext {
         let r = self.referral;
         EmailContext {
             affiliate: AffiliateFields {
-                id: text(&r.id),
-                name: text(&r.name),
-                first_name: text(r.first_name()),
-                email: text(&r.email),
-                motivation: r.motivation.as_deref().map(text),
+                id: r.id.clone(),
+                name: r.name.clone(),
+                first_name: r.first_name().to_owned(),
+                email: r.email.clone(),
+                motivation: r.motivation.clone(),
                 referred_on: r.referred_on,
                 first_sale_on: self.first_sale_on,
                 sales: self.sales,
-                tags: r.tags.iter().map(|t| text(t)).collect(),
+                tags: r.tags.clone(),
             },
             program: ProgramFields {
-                id: text(&self.program.id),
-                name: text(&self.program.name),
-                url: self.program.url.as_deref().map(text),
+                id: self.program.id.clone(),
+                name: self.program.name.clone(),
+                url: self.program.url.clone(),
             },
             sender: SenderFields {
-                name: text(&self.sender.name),
-                email: text(&self.sender.email),
-                signature: text(&self.sender.signature),
+                name: self.sender.name.clone(),
+                email: self.sender.email.clone(),
+                signature: self.sender.signature.clone(),
             },
             action: ActionFields {
                 kind: self.action.kind,
@@ -155,8 +160,9 @@ impl EmailFacts<'_> {
     }
 }
 
-fn plain(text: &str) -> String {
-    text.to_owned()
+/// Tera's escape function for the Markdown bodies.
+fn escape_markdown(text: &str, out: &mut dyn io::Write) -> io::Result<()> {
+    out.write_all(markdown::escape(text).as_bytes())
 }
 
 fn subject_name(template: &EmailTemplate) -> String {
@@ -174,21 +180,34 @@ pub fn compile<'a>(
     config: &Config,
     diagnostics: &mut Diagnostics,
 ) -> EmailTemplates<'a> {
-    let mut tera = Tera::new();
+    let mut plain = Tera::new();
+    plain.autoescape_on(Vec::<&str>::new());
+    let mut markdown = Tera::new();
+    markdown.autoescape_on([""]);
+    markdown.set_escape_fn(escape_markdown);
     let mut by_kind = BTreeMap::new();
     for template in templates {
-        let subject = tera.add_raw_template(&subject_name(template), &template.subject);
-        let body = tera.add_raw_template(&body_name(template), &template.body);
+        let subject = plain.add_raw_template(&subject_name(template), &template.subject);
+        let body = plain.add_raw_template(&body_name(template), &template.body);
         let mut ok = true;
         for error in [subject.err(), body.err()].into_iter().flatten() {
             diagnostics.push(template_diagnostic(template, &error));
             ok = false;
         }
-        if ok {
+        // The same source again: it fails exactly when the plain body did.
+        if ok
+            && markdown
+                .add_raw_template(&body_name(template), &template.body)
+                .is_ok()
+        {
             by_kind.insert(template.kind, template);
         }
     }
-    let compiled = EmailTemplates { tera, by_kind };
+    let compiled = EmailTemplates {
+        plain,
+        markdown,
+        by_kind,
+    };
     if let Some(program) = config.programs.values().next() {
         let sample = sample_referral();
         for template in compiled.by_kind.values() {
@@ -205,7 +224,7 @@ pub fn compile<'a>(
                 as_of: sample.referred_on,
                 week: "2026-W01",
             };
-            if let Err(problem) = compiled.render_parts(template, &facts, plain) {
+            if let Err(problem) = compiled.render_parts(template, &facts) {
                 diagnostics.push(problem);
             }
         }
@@ -294,18 +313,16 @@ impl EmailTemplates<'_> {
         &self,
         template: &EmailTemplate,
         facts: &EmailFacts<'_>,
-        text: fn(&str) -> String,
     ) -> Result<(String, String, String), Diagnostic> {
-        let render = |name: &str, escape: fn(&str) -> String| {
-            let context = Context::from_serialize(&facts.context(escape))
-                .map_err(|err| Diagnostic::error(&template.path, err.to_string()))?;
-            self.tera
-                .render(name, &context)
+        let context = Context::from_serialize(&facts.context())
+            .map_err(|err| Diagnostic::error(&template.path, err.to_string()))?;
+        let render = |tera: &Tera, name: &str| {
+            tera.render(name, &context)
                 .map_err(|err| template_diagnostic(template, &err))
         };
-        let subject = fold_header(&render(&subject_name(template), text)?);
-        let body = render(&body_name(template), text)?;
-        let html_source = render(&body_name(template), markdown::escape)?;
+        let subject = fold_header(&render(&self.plain, &subject_name(template))?);
+        let body = normalize_line_breaks(&render(&self.plain, &body_name(template))?);
+        let html_source = render(&self.markdown, &body_name(template))?;
         Ok((subject, body, markdown::to_html(&html_source)))
     }
 
@@ -356,7 +373,7 @@ impl EmailTemplates<'_> {
         template: &EmailTemplate,
         facts: &EmailFacts<'_>,
     ) -> Result<RenderedEmail, Diagnostic> {
-        let (subject, text, html) = self.render_parts(template, facts, plain).map_err(|d| {
+        let (subject, text, html) = self.render_parts(template, facts).map_err(|d| {
             let message = format!("{} (rendering for {})", d.message, facts.referral.id);
             Diagnostic { message, ..d }
         })?;
@@ -421,6 +438,12 @@ fn fold_header(value: &str) -> String {
         .filter(|word| !word.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Turns CRLF and lone CRs (from a value such as `"a\rb"`) into LF: a bare CR is not
+/// allowed in a message body, and the `.txt` should read the same on every system.
+fn normalize_line_breaks(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// Builds the RFC 5322 message: From, To, Subject, a fixed Date, a content-derived
@@ -508,7 +531,7 @@ fn percent_encode(text: &str, keep: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fold_header, mailto, parse_report_text};
+    use super::{fold_header, mailto, normalize_line_breaks, parse_report_text};
 
     // Nothing from a record may start a new header line.
     #[test]
@@ -517,6 +540,12 @@ mod tests {
             fold_header("Hi\r\nBcc: x@example.net\t!"),
             "Hi Bcc: x@example.net !"
         );
+    }
+
+    // A lone CR from a record never reaches a message body.
+    #[test]
+    fn body_line_breaks_become_lf() {
+        assert_eq!(normalize_line_breaks("a\rb\r\nc\nd"), "a\nb\nc\nd");
     }
 
     // Mail clients fill subject and body from the link.

@@ -1,18 +1,36 @@
 //! Markdown text → HTML: the one place pulldown-cmark is configured.
 
-use pulldown_cmark::{Event, Options, Parser, html};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
 /// Renders an email body to HTML. Raw HTML in the Markdown is shown as text, never passed
-/// through, and single line breaks are kept, as a reader of a plain-text email expects.
+/// through: an HTML block becomes a paragraph of its lines. Single line breaks are kept, as
+/// a reader of a plain-text email expects.
 pub fn to_html(markdown: &str) -> String {
     let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
-    let events = Parser::new_ext(markdown, options).map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::SoftBreak => Event::HardBreak,
-        other => other,
-    });
+    let mut events = Vec::new();
+    let mut html_block: Option<String> = None;
+    for event in Parser::new_ext(markdown, options) {
+        match (event, html_block.as_mut()) {
+            (Event::Start(Tag::HtmlBlock), _) => html_block = Some(String::new()),
+            (Event::Html(raw), Some(block)) => block.push_str(&raw),
+            (Event::End(TagEnd::HtmlBlock), _) => {
+                let block = html_block.take().unwrap_or_default();
+                events.push(Event::Start(Tag::Paragraph));
+                for (index, line) in block.trim_end_matches('\n').split('\n').enumerate() {
+                    if index > 0 {
+                        events.push(Event::HardBreak);
+                    }
+                    events.push(Event::Text(CowStr::from(line.to_owned())));
+                }
+                events.push(Event::End(TagEnd::Paragraph));
+            }
+            (Event::Html(raw) | Event::InlineHtml(raw), _) => events.push(Event::Text(raw)),
+            (Event::SoftBreak, _) => events.push(Event::HardBreak),
+            (other, _) => events.push(other),
+        }
+    }
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, events);
+    html::push_html(&mut out, events.into_iter());
     out
 }
 
@@ -39,6 +57,15 @@ mod tests {
         assert_eq!(
             to_html("<script>x</script>"),
             "<p>&lt;script&gt;x&lt;/script&gt;</p>\n"
+        );
+    }
+
+    // A multi-line HTML block reads as a paragraph of its lines, as in the plain part.
+    #[test]
+    fn html_block_is_a_paragraph_of_text() {
+        assert_eq!(
+            to_html("Hi,\n\n<div>\n<b>bold</b>\n</div>\n\nBye"),
+            "<p>Hi,</p>\n<p>&lt;div&gt;<br />\n&lt;b&gt;bold&lt;/b&gt;<br />\n&lt;/div&gt;</p>\n<p>Bye</p>\n"
         );
     }
 
