@@ -326,10 +326,17 @@ fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
     let bytes = std::fs::read(root.join(relative))
         .map_err(|err| Diagnostic::error(relative, format!("cannot read the file: {err}")))?;
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Source {
-            path: relative.to_path_buf(),
-            text,
-        }),
+        Ok(mut text) => {
+            // Some Windows editors start UTF-8 files with a byte-order mark, which the YAML
+            // parser would read as content.
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(Source {
+                path: relative.to_path_buf(),
+                text,
+            })
+        }
         Err(err) => {
             let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
             let line = valid.split(|&b| b == b'\n').count();
@@ -372,6 +379,14 @@ fn parse_yaml<T: DeserializeOwned>(
     text: &str,
     line_offset: usize,
 ) -> Result<T, Diagnostic> {
+    if let Some(at) = too_deeply_nested(text) {
+        return Err(Diagnostic::error(
+            path,
+            format!("`[ ]` and `{{ }}` are nested more than {MAX_FLOW_DEPTH} levels deep"),
+        )
+        .at(at.line + line_offset, at.column)
+        .with_help("the content format needs at most two levels: remove the extra brackets"));
+    }
     serde_yaml::from_str(text).map_err(|err| {
         let at = err.location().map(|l| (l.line(), l.column()));
         let message = plain_yaml_message(&err.to_string(), at, line_offset);
@@ -385,6 +400,60 @@ fn parse_yaml<T: DeserializeOwned>(
             None => diagnostic,
         }
     })
+}
+
+/// Flow collections nested deeper than this are refused before parsing: the YAML parser takes
+/// time quadratic in the depth (minutes for a file of a few hundred kilobytes), and the content
+/// format never needs more than two levels.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// Where `[` or `{` first opens a collection deeper than [`MAX_FLOW_DEPTH`], by a linear
+/// scan that skips quoted scalars and comments. Only brackets that can start a node count, so
+/// that brackets inside plain text are never mistaken for nesting: it may undercount, which
+/// only weakens the guard, but never rejects valid content.
+fn too_deeply_nested(text: &str) -> Option<Location> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (line_index, line) in text.lines().enumerate() {
+        // The last character that was not a space on this line, `None` at its start.
+        let mut previous: Option<char> = None;
+        let mut after_space = true;
+        let mut chars = line.chars().enumerate();
+        while let Some((index, c)) = chars.next() {
+            if let Some(open) = quote {
+                if c == '\\' && open == '"' {
+                    chars.next();
+                } else if c == open {
+                    quote = None;
+                    previous = Some(c);
+                }
+                continue;
+            }
+            let starts_node = matches!(previous, None | Some(':' | '-' | '?' | ',' | '[' | '{'));
+            match c {
+                '#' if after_space => break,
+                '"' | '\'' if starts_node => quote = Some(c),
+                '[' | '{' if starts_node => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(Location {
+                            line: line_index + 1,
+                            column: index + 1,
+                        });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            after_space = c.is_whitespace();
+            if !after_space {
+                // A bracket inside plain text is text: it starts nothing after it either.
+                let text_bracket = matches!(c, '[' | '{') && !starts_node;
+                previous = Some(if text_bracket { 'x' } else { c });
+            }
+        }
+    }
+    None
 }
 
 /// Rewrites a `serde_yaml` message for people who write YAML rather than Rust: the error's
@@ -433,6 +502,7 @@ fn plain_type_names(message: &str) -> String {
         .replace("unknown field `", "unknown key `")
         .replace("missing field `", "missing key `")
         .replace("duplicate field `", "duplicate key `")
+        .replace("expected field identifier", "expected a key name")
         .replace("expected u32", "expected a whole number of at least 0")
         .replace("expected f64", "expected a number")
         .replace("expected a boolean", "expected `true` or `false`")
@@ -663,7 +733,10 @@ fn block_end(lines: &[&str], line: usize, column: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Key, Location, locate, plain_yaml_message, second_document, split_front_matter};
+    use super::{
+        Key, Location, MAX_FLOW_DEPTH, locate, plain_yaml_message, second_document,
+        split_front_matter, too_deeply_nested,
+    };
 
     const REFERRAL: &str = "name: Alice\nprogram: acme\nevents:\n  - { date: 2026-09-02, type: welcome_sent }\n  - date: 2026-09-05\n    type: reply\n    interest: high\n";
 
@@ -778,5 +851,36 @@ mod tests {
         assert_eq!(at("name: a\n---\nname: b\n"), Some(2));
         assert_eq!(at("---\nname: a\n--- \nname: b\n"), Some(3));
         assert_eq!(at("# c\n---\nname: a\n---\n"), Some(4));
+    }
+
+    // Deep flow nesting is refused where it crosses the limit; brackets in quotes, comments
+    // and plain text do not count.
+    #[test]
+    fn finds_flow_nesting_deeper_than_the_limit() {
+        let deep = format!("name: x\nnotes: {}\n", "[".repeat(MAX_FLOW_DEPTH + 1));
+        assert_eq!(
+            too_deeply_nested(&deep),
+            Some(Location {
+                line: 2,
+                column: 8 + MAX_FLOW_DEPTH
+            })
+        );
+        let at_limit = format!(
+            "notes: {}{}\n",
+            "{a: ".repeat(MAX_FLOW_DEPTH),
+            "}".repeat(MAX_FLOW_DEPTH)
+        );
+        assert_eq!(too_deeply_nested(&at_limit), None);
+        let brackets = "[".repeat(2 * MAX_FLOW_DEPTH);
+        for harmless in [
+            format!("note: \"{brackets}\"\n"),
+            format!("note: '{brackets}'\n"),
+            format!("note: x # {brackets}\n"),
+            format!("note: see{brackets}\n"),
+            format!("note: \"multi\n  {brackets}\"\n"),
+            format!("note: \"a \\\" {brackets}\"\n"),
+        ] {
+            assert_eq!(too_deeply_nested(&harmless), None, "{harmless}");
+        }
     }
 }
