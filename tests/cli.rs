@@ -688,3 +688,51 @@ fn command_line_definition_is_consistent() {
     use clap::CommandFactory;
     affrel::cli::Cli::command().debug_assert();
 }
+
+// Deeply nested brackets are refused before parsing: the YAML parser's time grows with the
+// square of the depth, so 100 000 levels would otherwise take minutes.
+#[test]
+fn errors_quickly_on_deeply_nested_brackets() {
+    let project = copy_of("valid");
+    let depth = 100_000;
+    let text = format!(
+        "name: Alice Walker\nnotes: {}{}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    fs::write(project.path().join("content/referrals/alice.yaml"), text).expect("writable file");
+    let stderr = check_invalid_root(project.path(), "content/referrals/alice.yaml:2:72");
+    insta::assert_snapshot!(stderr);
+}
+
+// A UTF-8 byte-order mark, as some Windows editors write, is not content.
+#[test]
+fn accepts_a_byte_order_mark() {
+    let project = copy_of("valid");
+    let path = project.path().join("content/referrals/ben.yaml");
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(fs::read(&path).expect("readable file"));
+    fs::write(&path, bytes).expect("writable file");
+    let output = run(&mut affrel(&[
+        "check",
+        "--root",
+        path_arg(project.path()),
+        "--as-of",
+        AS_OF,
+    ]));
+    assert_success(&output);
+}
+
+// A file name that is not UTF-8 is reported, not unwrapped.
+#[cfg(unix)]
+#[test]
+fn errors_when_a_referral_file_name_is_not_utf8() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let project = copy_of("valid");
+    let name = OsStr::from_bytes(b"caf\xe9.yaml");
+    let referrals = project.path().join("content/referrals");
+    fs::copy(referrals.join("ben.yaml"), referrals.join(name)).expect("copyable file");
+    let stderr = check_invalid_root(project.path(), "content/referrals/caf\u{fffd}.yaml");
+    assert!(stderr.contains("not valid UTF-8"));
+}
