@@ -478,19 +478,23 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
     programs
 }
 
+/// The largest rule value: a hundred years of days. Larger values could only mean "never",
+/// and would push due dates past what dates can hold.
+const MAX_RULE: u32 = 36_500;
+
 fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
     let defaults = Rules::default();
     let mut days = |key: &str, value: Option<u32>, default: i64| -> i64 {
         match value {
-            Some(0) => {
+            Some(value) if (1..=MAX_RULE).contains(&value) => i64::from(value),
+            Some(value) => {
                 check.error(
                     &[Key::Field("rules"), Key::Field(key)],
-                    format!("`{key}` is 0"),
-                    "use a whole number of at least 1",
+                    format!("`{key}` is {value}; expected a whole number from 1 to {MAX_RULE}"),
+                    format!("leave the key out to use the default, {default}"),
                 );
                 default
             }
-            Some(value) => i64::from(value),
             None => default,
         }
     };
