@@ -346,6 +346,15 @@ fn reports_every_problem_sorted_by_path_and_line() {
     insta::assert_snapshot!(stderr);
 }
 
+// Rule values are whole days from 1 to 100 years: 0 would fire every day, and a huge value
+// meant as "never" would push due dates off the calendar.
+#[test]
+fn errors_when_a_rule_is_zero_or_too_large() {
+    let stderr = check_invalid("rule_out_of_range", "content/config.yaml:9:21");
+    assert!(stderr.contains("content/config.yaml:10:21: error: `quiet_after_days` is 4294967295"));
+    insta::assert_snapshot!(stderr);
+}
+
 // ---------------------------------------------------------------------------------------
 // `check` and usage.
 
@@ -735,4 +744,26 @@ fn errors_when_a_referral_file_name_is_not_utf8() {
     fs::copy(referrals.join("ben.yaml"), referrals.join(name)).expect("copyable file");
     let stderr = check_invalid_root(project.path(), "content/referrals/caf\u{fffd}.yaml");
     assert!(stderr.contains("not valid UTF-8"));
+}
+
+// An --out that is a symbolic link into content/ is refused like content/ itself.
+#[cfg(unix)]
+#[test]
+fn build_refuses_an_out_that_links_into_content() {
+    let project = copy_of("valid");
+    let link = project.path().join("output");
+    std::os::unix::fs::symlink(project.path().join("content/referrals"), &link)
+        .expect("creatable link");
+    let before = tree(&project.path().join("content"));
+    let output = run(&mut affrel(&[
+        "build",
+        "--root",
+        path_arg(project.path()),
+        "--as-of",
+        AS_OF,
+    ]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("is inside the content/ folder"));
+    assert!(tree(&project.path().join("content")) == before);
+    assert_eq!(names(project.path()), ["content", "output"]);
 }
