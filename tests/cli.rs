@@ -293,7 +293,8 @@ fn errors_when_a_file_is_not_utf8() {
     insta::assert_snapshot!(stderr);
 }
 
-// A "billion laughs" document fails fast instead of expanding.
+// A "billion laughs" document fails fast instead of expanding (typed records stop at the
+// first alias-defining key; serde_yaml's repetition limit backs that up).
 #[test]
 fn errors_quickly_on_a_yaml_alias_bomb() {
     let stderr = check_invalid("alias_bomb", "content/referrals/alice.yaml:2:1");
@@ -766,4 +767,16 @@ fn build_refuses_an_out_that_links_into_content() {
     assert!(text(&output.stderr).contains("is inside the content/ folder"));
     assert!(tree(&project.path().join("content")) == before);
     assert_eq!(names(project.path()), ["content", "output"]);
+}
+
+// An --out that is an existing file is refused, and the file kept.
+#[test]
+fn build_refuses_an_out_that_is_a_file() {
+    let project = copy_of("valid");
+    let out = project.path().join("report.txt");
+    fs::write(&out, "mine").expect("writable file");
+    let output = build(project.path(), &out);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("exists and is not a folder"));
+    assert_eq!(fs::read_to_string(&out).expect("readable file"), "mine");
 }
