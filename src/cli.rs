@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -206,10 +206,11 @@ fn resolve_as_of(flag: Option<NaiveDate>) -> Option<NaiveDate> {
                 .parse::<i64>()
                 .ok()
                 .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
-                .map(|moment| moment.date_naive());
+                .map(|moment| moment.date_naive())
+                .filter(|date| (0..=9999).contains(&date.year()));
             if date.is_none() {
                 eprintln!(
-                    "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01\n  help: unset it or pass --as-of YYYY-MM-DD"
+                    "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01 within years 0 to 9999\n  help: unset it or pass --as-of YYYY-MM-DD"
                 );
             }
             date

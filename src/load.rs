@@ -211,7 +211,7 @@ fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>)
     if !dir.is_dir() {
         return (found, problems);
     }
-    for entry in WalkDir::new(&dir).sort_by_file_name() {
+    for entry in WalkDir::new(&dir).follow_links(true).sort_by_file_name() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {

@@ -382,6 +382,11 @@ fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
     }
 }
 
+fn days_before(date: NaiveDate, days: i64) -> NaiveDate {
+    date.checked_sub_days(chrono::Days::new(days.unsigned_abs()))
+        .unwrap_or(NaiveDate::MIN)
+}
+
 /// Why an action is due, in the user's words.
 fn why(
     affiliate: &AffiliateState<'_>,
@@ -397,8 +402,7 @@ fn why(
             ago(referral.referred_on, as_of)
         ),
         ActionKind::Nudge => {
-            let since =
-                due - chrono::Days::new(project.config.rules.nudge_after_days.unsigned_abs());
+            let since = days_before(due, project.config.rules.nudge_after_days);
             format!("no sale yet; last touch {}", ago(since, as_of))
         }
         ActionKind::FollowUp => match affiliate.first_sale_on {
@@ -413,7 +417,7 @@ fn why(
                 format!("replied with low interest {}", ago(due, as_of))
             } else {
                 let quiet_days = project.config.rules.quiet_after_days;
-                let since = due - chrono::Days::new(quiet_days.unsigned_abs());
+                let since = days_before(due, quiet_days);
                 format!(
                     "quiet since {since}, {}",
                     plural(days_between(since, as_of), "day", "days")
