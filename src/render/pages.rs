@@ -273,13 +273,16 @@ pub struct EmailsPage<'a> {
 /// One email on the emails page.
 #[derive(Serialize)]
 pub struct EmailCard<'a> {
+    /// `Name <address>`.
     pub to: String,
+    pub to_name: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
     /// The HTML part, built from escaped values: safe to embed.
     pub html: &'a str,
     pub due: NaiveDate,
     pub kind: ActionKind,
+    pub kind_label: &'static str,
     pub eml: String,
     pub txt: String,
     pub mailto: &'a str,
@@ -695,6 +698,8 @@ impl<'a> EmailsPage<'a> {
             .iter()
             .map(|email| EmailCard {
                 to: format!("{} <{}>", email.to_name, email.to_email),
+                to_name: &email.to_name,
+                kind_label: action_label(email.kind),
                 subject: &email.subject,
                 body: &email.text,
                 html: &email.html,
