@@ -170,7 +170,7 @@ fn produce(root: &Path, as_of: NaiveDate, public: bool) -> (Option<Site>, Vec<Di
     let raw = load::load(root, &mut diagnostics);
     let project = model::validate(raw, &mut diagnostics);
     let site = project.and_then(|project| {
-        let weeks = derive_weeks(&project, as_of);
+        let weeks = stages::derive_weeks(&project, as_of);
         let provenance = provenance::describe(root);
         let options = render::Options {
             public,
@@ -180,18 +180,6 @@ fn produce(root: &Path, as_of: NaiveDate, public: bool) -> (Option<Site>, Vec<Di
     });
     let failed = diagnostics.has_errors();
     (site.filter(|_| !failed), diagnostics.into_sorted())
-}
-
-/// The current week as of D, preceded by each history week replayed at its Sunday.
-fn derive_weeks(project: &model::Project, as_of: NaiveDate) -> Vec<stages::Derived<'_>> {
-    let current = stages::derive(project, as_of);
-    let history_len = current.history.len().saturating_sub(1);
-    let mut weeks: Vec<stages::Derived<'_>> = current.history[..history_len]
-        .iter()
-        .map(|point| stages::derive(project, point.week.end))
-        .collect();
-    weeks.push(current);
-    weeks
 }
 
 /// `--as-of`, else `SOURCE_DATE_EPOCH`, else today; `None` after printing a usage error.

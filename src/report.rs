@@ -1,8 +1,6 @@
 //! Derived state → the serializable view structs of `report.json`: the documented contract
 //! other tools read, and the core of every template's context.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -10,7 +8,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::model::{ActionKind, Referral, Stage};
-use crate::stages::{Derived, HistoryPoint, Metrics, StageCounts};
+use crate::stages::{Derived, HistoryPoint, Metrics, StageCounts, Urgency};
 
 /// `report.json`, exactly as DESIGN specifies.
 #[derive(Debug, Serialize)]
@@ -137,11 +135,11 @@ impl Naming<'_> {
 }
 
 impl Report {
-    /// Builds the report view. `emails` maps (referral id, action kind) to the `.eml` path
-    /// written for it.
+    /// Builds the report view. `email_path` gives the `.eml` written for a referral's
+    /// action, if any.
     pub fn new(
         derived: &Derived<'_>,
-        emails: &BTreeMap<(String, ActionKind), String>,
+        email_path: &dyn Fn(&str, ActionKind) -> Option<String>,
         naming: Naming<'_>,
     ) -> Self {
         let mut affiliates: Vec<AffiliateView> = derived
@@ -155,8 +153,8 @@ impl Report {
                 next_action: a.status.action.map(|action| ActionView {
                     kind: action.kind,
                     due: action.due,
-                    overdue: action.due < derived.week.start,
-                    email: emails.get(&(a.referral.id.clone(), action.kind)).cloned(),
+                    overdue: derived.week.urgency(action.due) == Urgency::Overdue,
+                    email: email_path(&a.referral.id, action.kind),
                 }),
                 sales: a.sales,
                 first_sale_on: a.first_sale_on,
@@ -167,7 +165,7 @@ impl Report {
             .transitions
             .iter()
             .map(|t| TransitionView {
-                id: naming.id(t.id),
+                id: naming.id(&t.referral.id),
                 from: t.from,
                 to: t.to,
             })

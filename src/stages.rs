@@ -2,17 +2,35 @@
 //! transitions, metrics and history. Pure: no I/O, no clock.
 
 use chrono::{Datelike, Days, NaiveDate};
-use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+use rayon::prelude::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 
 use crate::model::{
     ActionKind, Event, EventKind, Interest, Program, Project, Referral, Rules, Stage,
 };
 
-/// The next thing to do in a relationship and the day it is due.
+/// The next thing to do in a relationship, the day it is due, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NextAction {
     pub kind: ActionKind,
     pub due: NaiveDate,
+    pub reason: Reason,
+}
+
+/// The fact in the record that made an action due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Referred on this day and never contacted.
+    Referred(NaiveDate),
+    /// No sale yet; the last touch was on this day.
+    LastTouch(NaiveDate),
+    /// The first sale was on this day and nobody followed up since.
+    FirstSale(NaiveDate),
+    /// This many sales inside the thriving window, the latest on that day.
+    RecentSales { count: usize, latest: NaiveDate },
+    /// A reply with low interest on this day, not answered since.
+    LowInterest(NaiveDate),
+    /// No activity since this day.
+    Quiet(NaiveDate),
 }
 
 /// A relationship's stage and next action as of one date.
@@ -23,12 +41,13 @@ pub struct Status {
 }
 
 impl Status {
-    fn new(stage: Stage, action: Option<(ActionKind, NaiveDate)>) -> Self {
-        Self {
-            stage,
-            action: action.map(|(kind, due)| NextAction { kind, due }),
-        }
+    fn new(stage: Stage, action: Option<NextAction>) -> Self {
+        Self { stage, action }
     }
+}
+
+fn act(kind: ActionKind, due: NaiveDate, reason: Reason) -> NextAction {
+    NextAction { kind, due, reason }
 }
 
 /// The events of a referral dated on or before `as_of`; `events` must be sorted by date.
@@ -88,8 +107,13 @@ pub fn status(
         return Some(Status::new(Stage::LetGo, None));
     }
     if !has(EventKind::WelcomeSent) {
-        let action = (ActionKind::Welcome, referral.referred_on);
-        return Some(Status::new(Stage::Uncontacted, Some(action)));
+        let referred = referral.referred_on;
+        let action = Some(act(
+            ActionKind::Welcome,
+            referred,
+            Reason::Referred(referred),
+        ));
+        return Some(Status::new(Stage::Uncontacted, action));
     }
 
     // Row 4: welcomed, waiting for a first sale.
@@ -101,11 +125,9 @@ pub fn status(
             EventKind::HelpGiven,
         ];
         let last_touch = latest(events, &touches).unwrap_or(referral.referred_on);
-        let action = (
-            ActionKind::Nudge,
-            plus_days(last_touch, rules.nudge_after_days),
-        );
-        return Some(Status::new(Stage::Welcomed, Some(action)));
+        let due = plus_days(last_touch, rules.nudge_after_days);
+        let action = Some(act(ActionKind::Nudge, due, Reason::LastTouch(last_touch)));
+        return Some(Status::new(Stage::Welcomed, action));
     };
 
     // Row 5: first sale, not followed up since.
@@ -114,10 +136,12 @@ pub fn status(
         .any(|e| e.kind == EventKind::FollowUpSent && e.date >= first_sale);
     if !followed_up {
         let due = plus_days(first_sale, rules.follow_up_after_days);
-        return Some(Status::new(
-            Stage::FirstSale,
-            Some((ActionKind::FollowUp, due)),
+        let action = Some(act(
+            ActionKind::FollowUp,
+            due,
+            Reason::FirstSale(first_sale),
         ));
+        return Some(Status::new(Stage::FirstSale, action));
     }
 
     Some(
@@ -143,7 +167,13 @@ fn thriving(events: &[Event], rules: &Rules, as_of: NaiveDate) -> Option<Status>
         .iter()
         .any(|e| e.kind == EventKind::Congratulated && e.date > congratulated_after);
     let action = match latest(events, &[EventKind::Sale]) {
-        Some(last_sale) if !recently_congratulated => Some((ActionKind::Congratulate, last_sale)),
+        Some(latest) if !recently_congratulated => {
+            let reason = Reason::RecentSales {
+                count: recent_sales,
+                latest,
+            };
+            Some(act(ActionKind::Congratulate, latest, reason))
+        }
         _ => None,
     };
     Some(Status::new(Stage::Thriving, action))
@@ -167,9 +197,10 @@ fn losing_interest(events: &[Event]) -> Option<Status> {
         _ => false,
     });
     (!answered).then(|| {
+        let reason = Reason::LowInterest(low_reply_on);
         Status::new(
             Stage::Struggling,
-            Some((ActionKind::OfferHelp, low_reply_on)),
+            Some(act(ActionKind::OfferHelp, low_reply_on, reason)),
         )
     })
 }
@@ -185,9 +216,10 @@ fn gone_quiet(events: &[Event], rules: &Rules, as_of: NaiveDate) -> Option<Statu
     let last_activity = latest(events, &activity)?;
     let quiet_since = plus_days(last_activity, rules.quiet_after_days);
     (quiet_since <= as_of).then(|| {
+        let reason = Reason::Quiet(last_activity);
         Status::new(
             Stage::Struggling,
-            Some((ActionKind::OfferHelp, quiet_since)),
+            Some(act(ActionKind::OfferHelp, quiet_since, reason)),
         )
     })
 }
@@ -211,6 +243,44 @@ impl Week {
             start,
             end: plus_days(start, 6),
         }
+    }
+
+    /// How pressing an action due on `due` is in this week.
+    pub fn urgency(&self, due: NaiveDate) -> Urgency {
+        if due < self.start {
+            Urgency::Overdue
+        } else if due <= self.end {
+            Urgency::Due
+        } else {
+            Urgency::Upcoming
+        }
+    }
+}
+
+/// Where a due date falls relative to the report week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Urgency {
+    /// Due before the week started.
+    Overdue,
+    /// Due during the week.
+    Due,
+    /// Due after the week.
+    Upcoming,
+}
+
+impl Urgency {
+    /// The word used in templates: `overdue`, `due` or `upcoming`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Overdue => "overdue",
+            Urgency::Due => "due",
+            Urgency::Upcoming => "upcoming",
+        }
+    }
+
+    /// Whether the action belongs to this week's work (overdue or due).
+    pub fn is_this_week(self) -> bool {
+        self != Urgency::Upcoming
     }
 }
 
@@ -240,19 +310,24 @@ pub struct AffiliateState<'a> {
     pub referral: &'a Referral,
     pub program: &'a Program,
     pub status: Status,
+    /// Whether a welcome was sent on or before D.
+    pub contacted: bool,
     /// Sales dated on or before D.
     pub sales: usize,
+    /// Sales dated from the start of the week to D, and their amount.
+    pub sales_this_week: usize,
+    pub amount_this_week: f64,
     pub first_sale_on: Option<NaiveDate>,
-    /// The latest outreach or reply on or before D.
+    /// The latest event other than a sale on or before D: the last time you were in touch.
     pub last_contact: Option<NaiveDate>,
     /// Stage as of the day before the week started, `None` if the referral did not exist yet.
     pub stage_before_week: Option<Stage>,
 }
 
 /// A stage change during the report week.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Transition<'a> {
-    pub id: &'a str,
+    pub referral: &'a Referral,
     pub from: Option<Stage>,
     pub to: Stage,
 }
@@ -291,6 +366,19 @@ pub struct Derived<'a> {
     pub metrics: Metrics,
     /// The previous `history_weeks` weeks, oldest first, then the current week as of D.
     pub history: Vec<HistoryPoint>,
+}
+
+impl<'a> Derived<'a> {
+    /// Every next action due by the end of the week (overdue ones included), with whose it is.
+    pub fn actions_this_week(&self) -> impl Iterator<Item = (&AffiliateState<'a>, NextAction)> {
+        self.affiliates.iter().filter_map(|affiliate| {
+            let action = affiliate.status.action?;
+            self.week
+                .urgency(action.due)
+                .is_this_week()
+                .then_some((affiliate, action))
+        })
+    }
 }
 
 /// One referral's stages at every date the report needs.
@@ -340,7 +428,7 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         .collect();
     let affiliates: Vec<AffiliateState<'_>> = timelines
         .iter()
-        .filter_map(|timeline| affiliate_state(timeline, as_of))
+        .filter_map(|timeline| affiliate_state(timeline, &week, as_of))
         .collect();
     let stage_counts = count(affiliates.iter().map(|a| a.status.stage));
     history.push(HistoryPoint {
@@ -351,12 +439,12 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         .iter()
         .filter(|a| a.stage_before_week != Some(a.status.stage))
         .map(|a| Transition {
-            id: &a.referral.id,
+            referral: a.referral,
             from: a.stage_before_week,
             to: a.status.stage,
         })
         .collect();
-    let metrics = metrics(&affiliates, &week, as_of);
+    let metrics = metrics(&affiliates);
     Derived {
         as_of,
         week,
@@ -384,9 +472,29 @@ fn count(stages: impl Iterator<Item = Stage>) -> StageCounts {
     counts
 }
 
-fn affiliate_state<'a>(timeline: &Timeline<'a>, as_of: NaiveDate) -> Option<AffiliateState<'a>> {
+/// Each history week replayed at its Sunday, oldest first, then the current week as of D.
+pub fn derive_weeks(project: &Project, as_of: NaiveDate) -> Vec<Derived<'_>> {
+    let week = Week::containing(as_of);
+    let mut weeks: Vec<Derived<'_>> = history_sundays(&week, project.config.report.history_weeks)
+        .into_par_iter()
+        .map(|sunday| derive(project, sunday))
+        .collect();
+    weeks.push(derive(project, as_of));
+    weeks
+}
+
+fn affiliate_state<'a>(
+    timeline: &Timeline<'a>,
+    week: &Week,
+    as_of: NaiveDate,
+) -> Option<AffiliateState<'a>> {
     let status = timeline.now?;
     let events = events_until(timeline.referral, as_of);
+    let sales_this_week: Vec<f64> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Sale && e.date >= week.start)
+        .map(|e| e.amount.unwrap_or(0.0))
+        .collect();
     let contact_kinds = [
         EventKind::WelcomeSent,
         EventKind::NudgeSent,
@@ -400,14 +508,17 @@ fn affiliate_state<'a>(timeline: &Timeline<'a>, as_of: NaiveDate) -> Option<Affi
         referral: timeline.referral,
         program: timeline.program,
         status,
+        contacted: events.iter().any(|e| e.kind == EventKind::WelcomeSent),
         sales: events.iter().filter(|e| e.kind == EventKind::Sale).count(),
+        sales_this_week: sales_this_week.len(),
+        amount_this_week: sales_this_week.iter().sum(),
         first_sale_on: first(events, EventKind::Sale),
         last_contact: latest(events, &contact_kinds),
         stage_before_week: timeline.before_week.map(|s| s.stage),
     })
 }
 
-fn metrics(affiliates: &[AffiliateState<'_>], week: &Week, as_of: NaiveDate) -> Metrics {
+fn metrics(affiliates: &[AffiliateState<'_>]) -> Metrics {
     let mut m = Metrics {
         referrals: 0,
         contacted: 0,
@@ -425,8 +536,7 @@ fn metrics(affiliates: &[AffiliateState<'_>], week: &Week, as_of: NaiveDate) -> 
         if affiliate.status.stage == Stage::NotWorthIt {
             continue;
         }
-        let events = events_until(affiliate.referral, as_of);
-        let contacted = events.iter().any(|e| e.kind == EventKind::WelcomeSent);
+        let contacted = affiliate.contacted;
         m.referrals += 1;
         m.contacted += usize::from(contacted);
         if let Some(first_sale) = affiliate.first_sale_on {
@@ -435,15 +545,9 @@ fn metrics(affiliates: &[AffiliateState<'_>], week: &Week, as_of: NaiveDate) -> 
             days_to_first_sale.push((first_sale - affiliate.referral.referred_on).num_days());
         }
         let rate = affiliate.program.residual_rate.unwrap_or(0.0);
-        for sale in events
-            .iter()
-            .filter(|e| e.kind == EventKind::Sale && e.date >= week.start)
-        {
-            let amount = sale.amount.unwrap_or(0.0);
-            m.sales_this_week += 1;
-            m.sales_amount_this_week += amount;
-            m.estimated_residual_this_week += amount * rate;
-        }
+        m.sales_this_week += affiliate.sales_this_week;
+        m.sales_amount_this_week += affiliate.amount_this_week;
+        m.estimated_residual_this_week += affiliate.amount_this_week * rate;
     }
     m.first_sale_rate_contacted = ratio(m.contacted_with_sale, m.contacted);
     m.first_sale_rate_uncontacted = ratio(m.uncontacted_with_sale, m.referrals - m.contacted);

@@ -19,7 +19,7 @@ use tera::{Context, Tera};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
 use crate::render::{hex, markdown};
-use crate::stages::{AffiliateState, Derived, NextAction};
+use crate::stages::{AffiliateState, Derived, NextAction, Reason};
 
 /// The compiled email templates, one per action kind that has a file.
 pub struct EmailTemplates<'a> {
@@ -65,6 +65,38 @@ impl RenderedEmail {
     /// `Subject: …`, a blank line, then the body: for copy-paste.
     pub fn copy_text(&self) -> String {
         format!("Subject: {}\n\n{}", self.subject, self.text)
+    }
+}
+
+/// The emails written in one build, found by referral id and action kind.
+#[derive(Default)]
+pub struct WrittenEmails<'a> {
+    by_action: BTreeMap<(&'a str, ActionKind), &'a RenderedEmail>,
+}
+
+impl<'a> WrittenEmails<'a> {
+    /// Indexes `emails`.
+    pub fn new(emails: &'a [RenderedEmail]) -> Self {
+        let by_action = emails
+            .iter()
+            .map(|email| ((email.id.as_str(), email.kind), email))
+            .collect();
+        Self { by_action }
+    }
+
+    /// The email written for a referral's action, if any.
+    pub fn get(&self, id: &str, kind: ActionKind) -> Option<&'a RenderedEmail> {
+        self.by_action.get(&(id, kind)).copied()
+    }
+
+    /// The `.eml` path of the email written for a referral's action, if any.
+    pub fn eml_path(&self, id: &str, kind: ActionKind) -> Option<String> {
+        self.get(id, kind).map(RenderedEmail::eml_path)
+    }
+
+    /// Every email, sorted by referral id and kind.
+    pub fn iter(&self) -> impl Iterator<Item = &'a RenderedEmail> + '_ {
+        self.by_action.values().copied()
     }
 }
 
@@ -218,6 +250,7 @@ pub fn compile<'a>(
                 action: NextAction {
                     kind: template.kind,
                     due: sample.referred_on,
+                    reason: Reason::Referred(sample.referred_on),
                 },
                 sales: 3,
                 first_sale_on: Some(sample.referred_on),
@@ -334,12 +367,7 @@ impl EmailTemplates<'_> {
         derived: &Derived<'_>,
         diagnostics: &mut Diagnostics,
     ) -> Vec<RenderedEmail> {
-        let due: Vec<(&AffiliateState<'_>, NextAction)> = derived
-            .affiliates
-            .iter()
-            .filter_map(|a| a.status.action.map(|action| (a, action)))
-            .filter(|(_, action)| action.due <= derived.week.end)
-            .collect();
+        let due: Vec<(&AffiliateState<'_>, NextAction)> = derived.actions_this_week().collect();
         warn_missing_templates(&self.by_kind, &due, diagnostics);
         let results: Vec<Result<RenderedEmail, Diagnostic>> = due
             .par_iter()

@@ -1,8 +1,6 @@
 //! Derived weeks → the machine-readable exports: `report.csv` for spreadsheets,
 //! `agenda.ics` for calendars and `feed.xml` (Atom) for feed readers.
 
-use std::collections::BTreeMap;
-
 use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Text};
 use chrono::{NaiveDate, NaiveTime};
 use icalendar::{Calendar, Component, EventLike};
@@ -10,10 +8,10 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{ActionKind, Project, Stage};
-use crate::render::emails::RenderedEmail;
+use crate::render::emails::WrittenEmails;
 use crate::render::pages::{action_step, stage_label};
 use crate::report::Naming;
-use crate::stages::Derived;
+use crate::stages::{Derived, NextAction, Urgency};
 
 /// The "Everyone" table as CSV, one row per referral sorted by id.
 pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
@@ -48,7 +46,7 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
                 a.status.stage.as_str(),
                 action.map_or("", |x| x.kind.as_str()),
                 &date(action.map(|x| x.due)),
-                if action.is_some_and(|x| x.due < derived.week.start) {
+                if action.is_some_and(|x| derived.week.urgency(x.due) == Urgency::Overdue) {
                     "yes"
                 } else {
                     ""
@@ -80,11 +78,7 @@ fn calendar_summary(kind: ActionKind, name: &str) -> String {
 /// One all-day event per next action, on its due date (overdue ones on D). UIDs depend
 /// only on the referral and the kind, so a subscribed calendar updates rather than
 /// duplicates.
-pub fn agenda_ics(derived: &Derived<'_>, emails: &[RenderedEmail]) -> String {
-    let written: BTreeMap<(&str, ActionKind), String> = emails
-        .iter()
-        .map(|e| ((e.id.as_str(), e.kind), e.eml_path()))
-        .collect();
+pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails<'_>) -> String {
     let stamp = derived.as_of.and_time(NaiveTime::MIN).and_utc();
     let mut calendar = Calendar::new();
     calendar.name("affrel actions");
@@ -94,7 +88,7 @@ pub fn agenda_ics(derived: &Derived<'_>, emails: &[RenderedEmail]) -> String {
         };
         let day = action.due.max(derived.as_of);
         let mut description = format!("{}. Due {}.", action_step(action.kind), action.due);
-        if let Some(path) = written.get(&(a.referral.id.as_str(), action.kind)) {
+        if let Some(path) = emails.eml_path(&a.referral.id, action.kind) {
             description = format!("{description} Email: {path}");
         }
         let event = icalendar::Event::new()
@@ -172,23 +166,20 @@ fn midnight(date: NaiveDate) -> FixedDateTime {
 
 /// "3 actions due (1 overdue). Changes: r-1a2b3c4d welcomed → first sale. Stages: …"
 fn week_summary(week: &Derived<'_>, naming: Naming<'_>) -> String {
-    let due: Vec<_> = week
-        .affiliates
+    let due: Vec<NextAction> = week.actions_this_week().map(|(_, action)| action).collect();
+    let overdue = due
         .iter()
-        .filter_map(|a| a.status.action)
-        .filter(|action| action.due <= week.week.end)
-        .collect();
-    let overdue = due.iter().filter(|a| a.due < week.week.start).count();
+        .filter(|a| week.week.urgency(a.due) == Urgency::Overdue)
+        .count();
     let changes: Vec<String> = week
-        .affiliates
+        .transitions
         .iter()
-        .filter(|a| a.stage_before_week != Some(a.status.stage))
-        .map(|a| {
-            let from = a.stage_before_week.map_or("new", stage_label);
+        .map(|t| {
+            let from = t.from.map_or("new", stage_label);
             format!(
                 "{} {from} → {}",
-                naming.label(a.referral),
-                stage_label(a.status.stage)
+                naming.label(t.referral),
+                stage_label(t.to)
             )
         })
         .collect();

@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use rayon::prelude::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::{ActionKind, Project};
+use crate::model::Project;
 use crate::report::{Naming, Report};
 use crate::stages::Derived;
 
-use emails::RenderedEmail;
+use emails::WrittenEmails;
 use pages::{EmailsPage, PageSettings, Pages, ReportPage};
 
 /// Every output file, keyed by its path relative to the output folder.
@@ -100,7 +100,7 @@ pub fn render(
         pages: &pages,
         naming,
         options,
-        emails: &emails,
+        emails: WrittenEmails::new(&emails),
     }
     .site();
     site.map_err(|problem| diagnostics.push(problem)).ok()
@@ -113,7 +113,8 @@ struct Renderer<'a> {
     pages: &'a Pages,
     naming: Naming<'a>,
     options: Options<'a>,
-    emails: &'a [RenderedEmail],
+    /// The current week's emails; archived weeks have none.
+    emails: WrittenEmails<'a>,
 }
 
 impl Renderer<'_> {
@@ -137,27 +138,23 @@ impl Renderer<'_> {
         );
         let current = &self.weeks[current_index];
         if !self.options.public {
-            let page = EmailsPage::new(self.project, current, self.emails);
+            let page = EmailsPage::new(self.project, current, &self.emails);
             site.add(
                 "emails/index.html",
                 self.pages.render("emails.html", &page)?,
             );
-            for email in self.emails {
+            for email in self.emails.iter() {
                 site.add(email.eml_path(), email.eml.clone());
                 site.add(email.txt_path(), email.copy_text());
             }
-            site.add("agenda.ics", exports::agenda_ics(current, self.emails));
+            site.add("agenda.ics", exports::agenda_ics(current, &self.emails));
             site.add("report.csv", exports::everyone_csv(current)?);
         }
         site.summary = format!(
             "{} referrals, {} actions due this week, {} emails, {} weeks archived",
             current.affiliates.len(),
-            current
-                .affiliates
-                .iter()
-                .filter(|a| a.status.action.is_some_and(|x| x.due <= current.week.end))
-                .count(),
-            self.emails.len(),
+            current.actions_this_week().count(),
+            self.emails.iter().count(),
             self.weeks.len()
         );
         Ok(site)
@@ -171,45 +168,35 @@ impl Renderer<'_> {
         is_current: bool,
     ) -> Result<Vec<OutputFile>, Diagnostic> {
         let folder = format!("weeks/{}/", week.week.label);
-        let emails = if is_current { self.emails } else { &[] };
-        let report = self.report(week, emails);
+        let none = WrittenEmails::default();
+        let emails = if is_current { &self.emails } else { &none };
+        let report = Report::new(week, &|id, kind| emails.eml_path(id, kind), self.naming);
         let json = to_json(&report)?;
+        let page = |base| self.report_page(week, &report, emails, index, is_current, base);
         let mut files = vec![
             (format!("{folder}report.json"), json.clone()),
-            (
-                format!("{folder}index.html"),
-                self.report_page(week, &report, emails, index, "../../")?
-                    .into_bytes(),
-            ),
+            (format!("{folder}index.html"), page("../../")?.into_bytes()),
         ];
         if is_current {
             files.push(("report.json".to_owned(), json));
-            let page = self.report_page(week, &report, emails, index, "")?;
-            files.push(("index.html".to_owned(), page.into_bytes()));
+            files.push(("index.html".to_owned(), page("")?.into_bytes()));
         }
         Ok(files)
-    }
-
-    fn report(&self, week: &Derived<'_>, emails: &[RenderedEmail]) -> Report {
-        let paths: BTreeMap<(String, ActionKind), String> = emails
-            .iter()
-            .map(|email| ((email.id.clone(), email.kind), email.eml_path()))
-            .collect();
-        Report::new(week, &paths, self.naming)
     }
 
     fn report_page(
         &self,
         week: &Derived<'_>,
         report: &Report,
-        emails: &[RenderedEmail],
+        emails: &WrittenEmails<'_>,
         index: usize,
+        is_current: bool,
         base: &'static str,
     ) -> Result<String, Diagnostic> {
         let settings = PageSettings {
             base,
             public: self.options.public,
-            has_emails: !self.options.public && index + 1 == self.weeks.len(),
+            has_emails: !self.options.public && is_current,
             provenance: self.options.provenance,
             archive: pages::archive_links(self.weeks, index),
         };

@@ -2,6 +2,7 @@
 //! the user's overrides of them.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -9,10 +10,10 @@ use tera::{Context, Tera};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Source, TEMPLATES_DIR};
-use crate::model::{ActionKind, EventKind, Interest, Project, Stage};
-use crate::render::emails::RenderedEmail;
+use crate::model::{ActionKind, Project, Rules, Stage};
+use crate::render::emails::{RenderedEmail, WrittenEmails};
 use crate::report::{Naming, Report, cents};
-use crate::stages::{AffiliateState, Derived};
+use crate::stages::{AffiliateState, Derived, Reason};
 
 /// The built-in report templates, by name; a user's `templates/<name>` replaces one.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -36,16 +37,18 @@ pub fn compile(overrides: &BTreeMap<String, Source>, diagnostics: &mut Diagnosti
         .iter()
         .map(|&(name, text)| (name, (text, format!("{TEMPLATES_DIR}/{name} (built in)"))))
         .collect();
-    for (name, source) in overrides {
+    // Only HTML files are report templates; a README or stylesheet beside them is left alone.
+    for (name, source) in overrides.iter().filter(|(name, _)| {
+        Path::new(name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("html"))
+    }) {
         templates.insert(name, (&source.text, source.path.display().to_string()));
     }
     let mut tera = Tera::new();
     let mut failed = false;
-    for (name, (text, _)) in &templates {
+    for (name, (text, origin)) in &templates {
         if let Err(err) = tera.add_raw_template(name, text) {
-            let origin = templates
-                .get(name)
-                .map_or("", |(_, origin)| origin.as_str());
             diagnostics.push(page_diagnostic(origin, &err));
             failed = true;
         }
@@ -205,7 +208,6 @@ pub struct Trend {
     pub width: u32,
     pub height: u32,
     pub columns: Vec<TrendColumn>,
-    pub max_total: usize,
 }
 
 /// One week's column.
@@ -331,37 +333,22 @@ impl<'a> ReportPage<'a> {
         project: &'a Project,
         derived: &Derived<'_>,
         report: &'a Report,
-        emails: &[RenderedEmail],
+        emails: &WrittenEmails<'_>,
         naming: Naming<'_>,
         settings: &'a PageSettings<'a>,
     ) -> Self {
-        let display_name = |a: &AffiliateState<'_>| naming.label(a.referral);
-        let by_key: BTreeMap<(&str, ActionKind), &RenderedEmail> = emails
-            .iter()
-            .map(|email| ((email.id.as_str(), email.kind), email))
-            .collect();
         Self {
             title: &project.config.report.title,
             report,
             settings,
-            actions: action_rows(project, derived, &by_key, &display_name, settings.base),
+            actions: action_rows(project, derived, emails, naming, settings.base),
             summary: summary(derived),
             stages: stage_bars(derived),
-            transitions: transition_rows(derived, &display_name),
+            transitions: transition_rows(derived, naming),
             trend: trend(derived),
             programs: program_rows(project, derived),
-            people: person_rows(derived, &display_name, settings.public),
+            people: person_rows(derived, naming, settings.public),
         }
-    }
-}
-
-fn urgency(due: NaiveDate, derived: &Derived<'_>) -> &'static str {
-    if due < derived.week.start {
-        "overdue"
-    } else if due <= derived.week.end {
-        "due"
-    } else {
-        "upcoming"
     }
 }
 
@@ -385,56 +372,22 @@ fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
     }
 }
 
-fn days_before(date: NaiveDate, days: i64) -> NaiveDate {
-    date.checked_sub_days(chrono::Days::new(days.unsigned_abs()))
-        .unwrap_or(NaiveDate::MIN)
-}
-
 /// Why an action is due, in the user's words.
-fn why(
-    affiliate: &AffiliateState<'_>,
-    kind: ActionKind,
-    due: NaiveDate,
-    project: &Project,
-    as_of: NaiveDate,
-) -> String {
-    let referral = affiliate.referral;
-    match kind {
-        ActionKind::Welcome => format!(
-            "referred {}, not contacted yet",
-            ago(referral.referred_on, as_of)
+fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
+    match reason {
+        Reason::Referred(on) => format!("referred {}, not contacted yet", ago(on, as_of)),
+        Reason::LastTouch(on) => format!("no sale yet; last touch {}", ago(on, as_of)),
+        Reason::FirstSale(on) => format!("first sale {}", ago(on, as_of)),
+        Reason::RecentSales { count, latest } => format!(
+            "{} in the last {} days, latest {}",
+            plural(i64::try_from(count).unwrap_or(i64::MAX), "sale", "sales"),
+            rules.thriving_window_days,
+            ago(latest, as_of)
         ),
-        ActionKind::Nudge => {
-            let since = days_before(due, project.config.rules.nudge_after_days);
-            format!("no sale yet; last touch {}", ago(since, as_of))
-        }
-        ActionKind::FollowUp => match affiliate.first_sale_on {
-            Some(first) => format!("first sale {}", ago(first, as_of)),
-            None => "first sale".to_owned(),
-        },
-        ActionKind::OfferHelp => {
-            let low_reply = referral.events.iter().any(|e| {
-                e.kind == EventKind::Reply && e.interest == Some(Interest::Low) && e.date == due
-            });
-            if low_reply {
-                format!("replied with low interest {}", ago(due, as_of))
-            } else {
-                let quiet_days = project.config.rules.quiet_after_days;
-                let since = days_before(due, quiet_days);
-                format!(
-                    "quiet since {since}, {}",
-                    plural(days_between(since, as_of), "day", "days")
-                )
-            }
-        }
-        ActionKind::Congratulate => format!(
-            "{}, latest {}",
-            plural(
-                i64::try_from(affiliate.sales).unwrap_or(i64::MAX),
-                "sale",
-                "sales"
-            ),
-            ago(due, as_of)
+        Reason::LowInterest(on) => format!("replied with low interest {}", ago(on, as_of)),
+        Reason::Quiet(since) => format!(
+            "quiet since {since}, {}",
+            plural(days_between(since, as_of), "day", "days")
         ),
     }
 }
@@ -442,8 +395,8 @@ fn why(
 fn action_rows(
     project: &Project,
     derived: &Derived<'_>,
-    emails: &BTreeMap<(&str, ActionKind), &RenderedEmail>,
-    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
+    emails: &WrittenEmails<'_>,
+    naming: Naming<'_>,
     base: &str,
 ) -> Vec<ActionRow> {
     let mut rows: Vec<ActionRow> = derived
@@ -451,18 +404,18 @@ fn action_rows(
         .iter()
         .filter_map(|affiliate| {
             let action = affiliate.status.action?;
-            let email = emails.get(&(affiliate.referral.id.as_str(), action.kind));
+            let email = emails.get(&affiliate.referral.id, action.kind);
             Some(ActionRow {
-                who: display_name(affiliate),
+                who: naming.label(affiliate.referral),
                 program: affiliate.program.name.clone(),
                 kind: action.kind,
                 step: action_step(action.kind),
-                why: why(affiliate, action.kind, action.due, project, derived.as_of),
+                why: why(action.reason, &project.config.rules, derived.as_of),
                 due: action.due,
-                urgency: urgency(action.due, derived),
+                urgency: derived.week.urgency(action.due).as_str(),
                 days_late: days_between(action.due, derived.as_of).max(0),
                 email: email.map(|e| format!("{base}{}", e.eml_path())),
-                copy_text: email.map(|e| e.copy_text()),
+                copy_text: email.map(RenderedEmail::copy_text),
             })
         })
         .collect();
@@ -523,20 +476,16 @@ fn stage_bars(derived: &Derived<'_>) -> Vec<StageBar> {
         .collect()
 }
 
-fn transition_rows(
-    derived: &Derived<'_>,
-    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
-) -> Vec<TransitionRow> {
+fn transition_rows(derived: &Derived<'_>, naming: Naming<'_>) -> Vec<TransitionRow> {
     derived
-        .affiliates
+        .transitions
         .iter()
-        .filter(|a| a.stage_before_week != Some(a.status.stage))
-        .map(|a| TransitionRow {
-            who: display_name(a),
-            from: a.stage_before_week,
-            from_label: a.stage_before_week.map(stage_label),
-            to: a.status.stage,
-            to_label: stage_label(a.status.stage),
+        .map(|t| TransitionRow {
+            who: naming.label(t.referral),
+            from: t.from,
+            from_label: t.from.map(stage_label),
+            to: t.to,
+            to_label: stage_label(t.to),
         })
         .collect()
 }
@@ -595,7 +544,6 @@ fn trend(derived: &Derived<'_>) -> Trend {
         width: TREND_WIDTH,
         height: TREND_HEIGHT,
         columns,
-        max_total,
     }
 }
 
@@ -609,16 +557,6 @@ fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
                 .affiliates
                 .iter()
                 .filter(|a| a.program.id == program.id)
-                .collect();
-            let sales_this_week: Vec<f64> = members
-                .iter()
-                .flat_map(|a| a.referral.events.iter())
-                .filter(|e| {
-                    e.kind == EventKind::Sale
-                        && e.date >= derived.week.start
-                        && e.date <= derived.as_of
-                })
-                .map(|e| e.amount.unwrap_or(0.0))
                 .collect();
             ProgramRow {
                 name: program.name.clone(),
@@ -638,8 +576,8 @@ fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
                     .count(),
                 with_sale: members.iter().filter(|a| a.sales > 0).count(),
                 sales: members.iter().map(|a| a.sales).sum(),
-                sales_this_week: sales_this_week.len(),
-                amount_this_week: money(sales_this_week.iter().sum()),
+                sales_this_week: members.iter().map(|a| a.sales_this_week).sum(),
+                amount_this_week: money(members.iter().map(|a| a.amount_this_week).sum()),
             }
         })
         .collect();
@@ -651,25 +589,21 @@ fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
     rows
 }
 
-fn person_rows(
-    derived: &Derived<'_>,
-    display_name: &dyn Fn(&AffiliateState<'_>) -> String,
-    public: bool,
-) -> Vec<PersonRow> {
+fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<PersonRow> {
     let mut rows: Vec<PersonRow> = derived
         .affiliates
         .iter()
         .map(|a| {
             let action = a.status.action;
             PersonRow {
-                who: display_name(a),
+                who: naming.label(a.referral),
                 program: a.program.name.clone(),
                 stage: a.status.stage,
                 stage_label: stage_label(a.status.stage),
                 action: action.map(|x| x.kind),
                 action_label: action.map(|x| action_label(x.kind)),
                 due: action.map(|x| x.due),
-                urgency: action.map(|x| urgency(x.due, derived)),
+                urgency: action.map(|x| derived.week.urgency(x.due).as_str()),
                 last_contact: a.last_contact,
                 sales: a.sales,
                 motivation: if public {
@@ -689,11 +623,7 @@ fn person_rows(
 
 impl<'a> EmailsPage<'a> {
     /// Lays out the emails page.
-    pub fn new(
-        project: &'a Project,
-        derived: &'a Derived<'_>,
-        emails: &'a [RenderedEmail],
-    ) -> Self {
+    pub fn new(project: &'a Project, derived: &'a Derived<'_>, emails: &WrittenEmails<'a>) -> Self {
         let mut cards: Vec<EmailCard<'a>> = emails
             .iter()
             .map(|email| EmailCard {
