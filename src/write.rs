@@ -36,7 +36,22 @@ pub fn check_destination(root: &Path, out: &Path, source_dirs: &[&str]) -> Resul
                 .with_help("remove the file or pass another --out"),
         );
     }
+    if holds_foreign_files(&out_abs) {
+        return Err(Diagnostic::error(
+            out,
+            "refusing to replace this folder: it holds files but no report.json, so it is not an earlier affrel output",
+        )
+        .with_help("every build replaces the whole --out folder; pass a new or empty folder"));
+    }
     Ok(())
+}
+
+/// Whether `dir` is a non-empty folder that an earlier build did not write.
+fn holds_foreign_files(dir: &Path) -> bool {
+    let Ok(mut entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.next().is_some() && !dir.join("report.json").is_file()
 }
 
 /// An absolute, symlink-free form of `path`, which need not exist yet. Components are
@@ -98,7 +113,8 @@ fn swap_in(site: &Site, out: &Path) -> io::Result<()> {
             let _ = fs::remove_dir_all(&staging);
             return Err(err);
         }
-        fs::remove_dir_all(&retired)?;
+        // The new output is in place; a leftover old copy is removed by the next build.
+        let _ = fs::remove_dir_all(&retired);
     } else {
         fs::rename(&staging, out)?;
     }

@@ -780,3 +780,25 @@ fn build_refuses_an_out_that_is_a_file() {
     assert!(text(&output.stderr).contains("exists and is not a folder"));
     assert_eq!(fs::read_to_string(&out).expect("readable file"), "mine");
 }
+
+// A folder holding someone else's files (a Pages checkout, a CNAME) is never replaced.
+#[test]
+fn build_refuses_to_replace_a_folder_that_is_not_affrel_output() {
+    let project = copy_of("valid");
+    let out = project.path().join("site");
+    fs::create_dir_all(out.join(".git")).expect("writable folder");
+    fs::write(out.join("CNAME"), "reports.example.com").expect("writable file");
+    let output = build(project.path(), &out);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("no report.json"));
+    assert!(out.join(".git").is_dir());
+    assert_eq!(
+        fs::read_to_string(out.join("CNAME")).expect("readable file"),
+        "reports.example.com"
+    );
+    // An empty folder, or an earlier build, is fine.
+    let empty = project.path().join("empty");
+    fs::create_dir_all(&empty).expect("writable folder");
+    assert!(build(project.path(), &empty).status.success());
+    assert!(build(project.path(), &empty).status.success());
+}

@@ -531,7 +531,13 @@ fn nine_am_utc(date: NaiveDate) -> SystemTime {
     let seconds = date
         .and_hms_opt(9, 0, 0)
         .map_or(0, |moment| moment.and_utc().timestamp());
-    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds.try_into().unwrap_or(0))
+    let offset = Duration::from_secs(seconds.unsigned_abs());
+    let moment = if seconds >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(offset)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(offset)
+    };
+    moment.unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// A `mailto:` URL (RFC 6068) with subject and body percent-encoded.

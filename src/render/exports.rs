@@ -40,8 +40,8 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
         writer
             .write_record([
                 a.referral.id.as_str(),
-                &a.referral.name,
-                &a.referral.email,
+                &inert(&a.referral.name),
+                &inert(&a.referral.email),
                 &a.program.id,
                 a.status.stage.as_str(),
                 action.map_or("", |x| x.kind.as_str()),
@@ -55,13 +55,22 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
                 &date(a.last_contact),
                 &a.sales.to_string(),
                 &date(a.first_sale_on),
-                a.referral.motivation.as_deref().unwrap_or(""),
+                &inert(a.referral.motivation.as_deref().unwrap_or("")),
             ])
             .map_err(failed)?;
     }
     writer
         .into_inner()
         .map_err(|err| Diagnostic::error("report.csv", err.to_string()))
+}
+
+/// A cell that a spreadsheet shows as text: one starting like a formula gets a leading `'`.
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// "Follow up with Gia Russo": what the calendar entry for an action says.
@@ -197,4 +206,17 @@ fn week_summary(week: &Derived<'_>, naming: Naming<'_>) -> String {
         },
         stages.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    // A record cannot smuggle a formula into the user's spreadsheet.
+    #[test]
+    fn csv_cells_that_look_like_formulas_stay_text() {
+        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("Zoë Müller"), "Zoë Müller");
+    }
 }
