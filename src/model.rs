@@ -139,7 +139,8 @@ macro_rules! content_words {
 
             /// The accepted words, formatted for an error message.
             pub fn expected() -> String {
-                Self::ALL.iter().map(|v| format!("`{}`", v.as_str())).collect::<Vec<_>>().join(", ")
+                let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                quoted_list(&words)
             }
         }
 
@@ -484,7 +485,8 @@ const MAX_RULE: u32 = 36_500;
 
 fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
     let defaults = Rules::default();
-    let mut days = |key: &str, value: Option<u32>, default: i64| -> i64 {
+    // Every rule is a whole number in 1..=MAX_RULE: day counts and the thriving sales count.
+    let mut whole_number = |key: &str, value: Option<u32>, default: i64| -> i64 {
         match value {
             Some(value) if (1..=MAX_RULE).contains(&value) => i64::from(value),
             Some(value) => {
@@ -499,32 +501,32 @@ fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
         }
     };
     Rules {
-        nudge_after_days: days(
+        nudge_after_days: whole_number(
             "nudge_after_days",
             raw.nudge_after_days,
             defaults.nudge_after_days,
         ),
-        follow_up_after_days: days(
+        follow_up_after_days: whole_number(
             "follow_up_after_days",
             raw.follow_up_after_days,
             defaults.follow_up_after_days,
         ),
-        quiet_after_days: days(
+        quiet_after_days: whole_number(
             "quiet_after_days",
             raw.quiet_after_days,
             defaults.quiet_after_days,
         ),
-        thriving_sales: days(
+        thriving_sales: whole_number(
             "thriving_sales",
             raw.thriving_sales,
             defaults.thriving_sales as i64,
         ) as usize,
-        thriving_window_days: days(
+        thriving_window_days: whole_number(
             "thriving_window_days",
             raw.thriving_window_days,
             defaults.thriving_window_days,
         ),
-        congratulate_every_days: days(
+        congratulate_every_days: whole_number(
             "congratulate_every_days",
             raw.congratulate_every_days,
             defaults.congratulate_every_days,
@@ -603,9 +605,12 @@ fn validate_referral(
         );
     }
     let referred_on = check.date(&[Key::Field("referred_on")], &raw.referred_on);
-    for (index, tag) in raw.tags.iter().enumerate() {
-        check.text_line(&[Key::Field("tags"), Key::Item(index)], "tag", tag);
-    }
+    let tags: Vec<String> = raw
+        .tags
+        .iter()
+        .enumerate()
+        .map(|(index, tag)| check.text_line(&[Key::Field("tags"), Key::Item(index)], "tag", tag))
+        .collect();
     let mut events: Vec<Event> = raw
         .events
         .iter()
@@ -621,7 +626,7 @@ fn validate_referral(
         program: raw.program.clone(),
         referred_on,
         motivation: raw.motivation.clone(),
-        tags: raw.tags.clone(),
+        tags,
         events,
     });
     check.finish(referral)
