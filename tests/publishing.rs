@@ -21,6 +21,11 @@ fn affrel(args: &[&str]) -> Output {
 }
 
 fn build(root: &Path, out: &Path, extra: &[&str]) -> Output {
+    build_as_of(root, out, DEMO_DATE, extra)
+}
+
+/// Builds `root` into `out` as of `date`, asserting success.
+fn build_as_of(root: &Path, out: &Path, date: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "build",
         "--root",
@@ -28,7 +33,7 @@ fn build(root: &Path, out: &Path, extra: &[&str]) -> Output {
         "--out",
         out.to_str().unwrap(),
         "--as-of",
-        DEMO_DATE,
+        date,
     ];
     args.extend_from_slice(extra);
     let output = affrel(&args);
@@ -170,17 +175,7 @@ fn public_pseudonyms_are_stable_across_weeks() {
     let this_week = tempfile::tempdir().unwrap();
     let next_week = tempfile::tempdir().unwrap();
     build(&demo_root(), this_week.path(), &["--public"]);
-    let output = affrel(&[
-        "build",
-        "--root",
-        demo_root().to_str().unwrap(),
-        "--out",
-        next_week.path().to_str().unwrap(),
-        "--as-of",
-        "2026-12-01",
-        "--public",
-    ]);
-    assert!(output.status.success());
+    build_as_of(&demo_root(), next_week.path(), "2026-12-01", &["--public"]);
     let ids = |dir: &Path| -> BTreeSet<String> {
         report_json(dir)["affiliates"]
             .as_array()
@@ -310,19 +305,7 @@ fn feed_is_valid_atom_with_stable_entry_ids() {
     let this_week = tempfile::tempdir().unwrap();
     let next_week = tempfile::tempdir().unwrap();
     build(&demo_root(), this_week.path(), &[]);
-    assert!(
-        affrel(&[
-            "build",
-            "--root",
-            demo_root().to_str().unwrap(),
-            "--out",
-            next_week.path().to_str().unwrap(),
-            "--as-of",
-            "2026-12-01",
-        ])
-        .status
-        .success()
-    );
+    build_as_of(&demo_root(), next_week.path(), "2026-12-01", &[]);
     let read = |dir: &Path| {
         let bytes = fs::read(dir.join("feed.xml")).unwrap();
         atom_syndication::Feed::read_from(&bytes[..]).expect("valid Atom")
