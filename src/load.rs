@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::{IntoParallelIterator, ParallelIterator};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use walkdir::WalkDir;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
@@ -32,6 +32,23 @@ impl Source {
     pub fn locate(&self, keys: &[Key<'_>]) -> Option<Location> {
         locate(&self.text, keys)
     }
+
+    /// Where the last key of the path itself is written (rather than its value).
+    pub fn locate_key(&self, keys: &[Key<'_>]) -> Option<Location> {
+        let at = self.locate(keys)?;
+        let Some(Key::Field(name)) = keys.last() else {
+            return Some(at);
+        };
+        let line = self.text.lines().nth(at.line - 1)?;
+        let before = line.get(..at.column - 1).unwrap_or(line);
+        Some(match before.rfind(&format!("{name}:")) {
+            Some(index) => Location {
+                line: at.line,
+                column: index + 1,
+            },
+            None => at,
+        })
+    }
 }
 
 /// A parsed file together with its source, kept for locating later problems.
@@ -41,87 +58,148 @@ pub struct Loaded<T> {
     pub value: T,
 }
 
+/// A value read as `T` when it has the right shape, otherwise the YAML as written: a key of
+/// the wrong shape is reported by `model` while the rest of the file is still checked.
+#[derive(Debug)]
+pub enum Field<T> {
+    Valid(T),
+    Invalid(serde_yaml::Value),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_yaml::Value::deserialize(deserializer)?;
+        Ok(match serde_yaml::from_value(value.clone()) {
+            Ok(valid) => Field::Valid(valid),
+            Err(_) => Field::Invalid(value),
+        })
+    }
+}
+
+/// Keys a block does not define, as written, for `model` to report every one of them.
+pub type UnknownKeys = BTreeMap<String, serde_yaml::Value>;
+
 /// `content/config.yaml` as written.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawConfig {
-    pub sender: Option<RawSender>,
-    pub programs: Option<Vec<RawProgram>>,
-    #[serde(default)]
-    pub rules: RawRules,
-    #[serde(default)]
-    pub report: RawReport,
+    pub sender: Option<Field<RawSender>>,
+    pub programs: Option<Field<Vec<RawProgram>>>,
+    pub rules: Option<Field<RawRules>>,
+    pub report: Option<Field<RawReport>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The keys of `content/config.yaml`.
+pub const CONFIG_KEYS: &[&str] = &["sender", "programs", "rules", "report"];
 
 /// The `sender` block.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSender {
-    pub name: String,
-    pub email: String,
-    pub signature: Option<String>,
+    pub name: Option<Field<String>>,
+    pub email: Option<Field<String>>,
+    pub signature: Option<Field<String>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The keys of the `sender` block.
+pub const SENDER_KEYS: &[&str] = &["name", "email", "signature"];
 
 /// One entry of `programs`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawProgram {
-    pub id: String,
-    pub name: String,
-    pub url: Option<String>,
-    pub residual_commissions: bool,
-    pub residual_rate: Option<f64>,
+    pub id: Option<Field<String>>,
+    pub name: Option<Field<String>>,
+    pub url: Option<Field<String>>,
+    pub residual_commissions: Option<Field<bool>>,
+    pub residual_rate: Option<Field<f64>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The keys of a program.
+pub const PROGRAM_KEYS: &[&str] = &["id", "name", "url", "residual_commissions", "residual_rate"];
 
 /// The `rules` block; absent keys take DESIGN's defaults in `model`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize)]
 pub struct RawRules {
-    pub nudge_after_days: Option<u32>,
-    pub follow_up_after_days: Option<u32>,
-    pub quiet_after_days: Option<u32>,
-    pub thriving_sales: Option<u32>,
-    pub thriving_window_days: Option<u32>,
-    pub congratulate_every_days: Option<u32>,
+    pub nudge_after_days: Option<Field<u32>>,
+    pub follow_up_after_days: Option<Field<u32>>,
+    pub quiet_after_days: Option<Field<u32>>,
+    pub thriving_sales: Option<Field<u32>>,
+    pub thriving_window_days: Option<Field<u32>>,
+    pub congratulate_every_days: Option<Field<u32>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
 
+/// The keys of the `rules` block.
+pub const RULES_KEYS: &[&str] = &[
+    "nudge_after_days",
+    "follow_up_after_days",
+    "quiet_after_days",
+    "thriving_sales",
+    "thriving_window_days",
+    "congratulate_every_days",
+];
+
 /// The `report` block.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize)]
 pub struct RawReport {
-    pub title: Option<String>,
-    pub history_weeks: Option<u32>,
-    pub pseudonym_salt: Option<String>,
+    pub title: Option<Field<String>>,
+    pub history_weeks: Option<Field<u32>>,
+    pub pseudonym_salt: Option<Field<String>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The keys of the `report` block.
+pub const REPORT_KEYS: &[&str] = &["title", "history_weeks", "pseudonym_salt"];
 
 /// `content/referrals/<id>.yaml` as written. Dates and enum words stay strings here so that
 /// `model` can explain a bad one in the user's terms.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawReferral {
-    pub name: String,
-    pub email: String,
-    pub program: String,
-    pub referred_on: String,
-    pub motivation: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    pub notes: Option<String>,
-    #[serde(default)]
-    pub events: Vec<RawEvent>,
+    pub name: Option<Field<String>>,
+    pub email: Option<Field<String>>,
+    pub program: Option<Field<String>>,
+    pub referred_on: Option<Field<String>>,
+    pub motivation: Option<Field<String>>,
+    pub tags: Option<Field<Vec<String>>>,
+    pub notes: Option<Field<String>>,
+    pub events: Option<Field<Vec<RawEvent>>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The keys of a referral.
+pub const REFERRAL_KEYS: &[&str] = &[
+    "name",
+    "email",
+    "program",
+    "referred_on",
+    "motivation",
+    "tags",
+    "notes",
+    "events",
+];
 
 /// One entry of a referral's `events`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawEvent {
-    pub date: String,
+    pub date: Option<Field<String>>,
     #[serde(rename = "type")]
-    pub kind: String,
-    pub amount: Option<f64>,
-    pub interest: Option<String>,
-    pub note: Option<String>,
+    pub kind: Option<Field<String>>,
+    pub amount: Option<Field<f64>>,
+    pub interest: Option<Field<String>>,
+    pub note: Option<Field<String>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The keys of an event.
+pub const EVENT_KEYS: &[&str] = &["date", "type", "amount", "interest", "note"];
 
 /// The front matter of an email template.
 #[derive(Debug, Deserialize)]
@@ -390,6 +468,7 @@ fn parse_yaml<T: DeserializeOwned>(
     serde_yaml::from_str(text).map_err(|err| {
         let at = err.location().map(|l| (l.line(), l.column()));
         let message = plain_yaml_message(&err.to_string(), at, line_offset);
+        let at = repeated_top_level_key(text, &message).or(at);
         let help = yaml_error_help(&message);
         let diagnostic = Diagnostic::error(path, message).with_help(help);
         match at {
@@ -400,6 +479,18 @@ fn parse_yaml<T: DeserializeOwned>(
             None => diagnostic,
         }
     })
+}
+
+/// `serde_yaml` places a repeated key at the start of its mapping; for a top-level key, find the
+/// line that repeats it.
+fn repeated_top_level_key(text: &str, message: &str) -> Option<(usize, usize)> {
+    let name = message.strip_prefix("duplicate key `")?.split('`').next()?;
+    let prefix = format!("{name}:");
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.starts_with(&prefix))
+        .nth(1)
+        .map(|(index, _)| (index + 1, 1))
 }
 
 /// Flow collections nested deeper than this are refused before parsing: the YAML parser takes

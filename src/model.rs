@@ -11,8 +11,9 @@ use rayon::prelude::{IntoParallelIterator, ParallelIterator};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::load::{
-    Key, Loaded, RawConfig, RawContent, RawEmail, RawEvent, RawProgram, RawReferral, RawReport,
-    RawRules, RawSender, Source,
+    CONFIG_KEYS, EVENT_KEYS, Field, Key, Loaded, PROGRAM_KEYS, REFERRAL_KEYS, REPORT_KEYS,
+    RULES_KEYS, RawConfig, RawContent, RawEmail, RawEvent, RawProgram, RawReferral, RawReport,
+    RawRules, RawSender, SENDER_KEYS, Source, UnknownKeys,
 };
 
 /// A whole validated project: what every later step works from.
@@ -228,14 +229,23 @@ pub fn validate(raw: RawContent, diagnostics: &mut Diagnostics) -> Option<Projec
     let program_ids: Option<Vec<String>> = raw
         .config
         .as_ref()
-        .and_then(|loaded| loaded.value.programs.as_deref())
-        .filter(|programs| !programs.is_empty())
+        .and_then(|loaded| match &loaded.value.programs {
+            Some(Field::Valid(programs)) if !programs.is_empty() => Some(programs),
+            _ => None,
+        })
         .map(|programs| {
-            let mut ids: Vec<String> = programs.iter().map(|p| p.id.clone()).collect();
+            let mut ids: Vec<String> = programs
+                .iter()
+                .filter_map(|p| match &p.id {
+                    Some(Field::Valid(id)) if is_slug(id) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
             ids.sort();
             ids.dedup();
             ids
-        });
+        })
+        .filter(|ids| !ids.is_empty());
     let program_ids: Option<Vec<&str>> = program_ids
         .as_ref()
         .map(|ids| ids.iter().map(String::as_str).collect());
@@ -315,14 +325,69 @@ impl<'a> FileCheck<'a> {
         );
     }
 
-    /// A required top-level key is absent: located at the start of the file, where serde
-    /// places its own "missing key" errors.
-    fn missing(&mut self, message: impl Into<String>, help: impl Into<String>) {
-        self.problems.push(
-            Diagnostic::error(&self.source.path, message)
-                .at(1, 1)
-                .with_help(help),
-        );
+    /// A key the block at `keys[..len - 1]` must have: reported when it is absent (located
+    /// at its block, or the start of the file) or of the wrong shape.
+    fn required<'f, T>(
+        &mut self,
+        keys: &[Key<'_>],
+        field: Option<&'f Field<T>>,
+        shape: &str,
+    ) -> Option<&'f T> {
+        if field.is_none() {
+            let (name, block) = split_last_key(keys);
+            let location = self
+                .source
+                .locate(block)
+                .unwrap_or(Location { line: 1, column: 1 });
+            self.problems.push(
+                Diagnostic::error(&self.source.path, format!("the key `{name}` is missing"))
+                    .at_location(Some(location))
+                    .with_help(format!("add `{name}:` with {shape}")),
+            );
+        }
+        self.optional(keys, field, shape)
+    }
+
+    /// A key the block may have: reported when it is of the wrong shape.
+    fn optional<'f, T>(
+        &mut self,
+        keys: &[Key<'_>],
+        field: Option<&'f Field<T>>,
+        shape: &str,
+    ) -> Option<&'f T> {
+        match field {
+            Some(Field::Valid(value)) => Some(value),
+            Some(Field::Invalid(written)) => {
+                let (name, _) = split_last_key(keys);
+                self.error(
+                    keys,
+                    format!("`{name}` should be {shape}, not {}", describe(written)),
+                    format!("write {shape} here"),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Reports every key of a block that the format does not define.
+    fn unknown_keys(&mut self, block: &[Key<'_>], unknown: &UnknownKeys, allowed: &[&str]) {
+        for name in unknown.keys() {
+            let mut keys = block.to_vec();
+            keys.push(Key::Field(name));
+            let help = did_you_mean(name, allowed.iter().copied()).unwrap_or_else(|| {
+                format!("remove it; the keys here are {}", quoted_list(allowed))
+            });
+            self.problems.push(
+                Diagnostic::error(&self.source.path, format!("unknown key `{name}`"))
+                    .at_location(
+                        self.source
+                            .locate_key(&keys)
+                            .or(Some(Location { line: 1, column: 1 })),
+                    )
+                    .with_help(help),
+            );
+        }
     }
 
     /// Checks a required human-readable line of text (a name).
@@ -375,27 +440,34 @@ impl<'a> FileCheck<'a> {
 fn validate_config(loaded: &Loaded<RawConfig>, diagnostics: &mut Diagnostics) -> Option<Config> {
     let mut check = FileCheck::new(&loaded.source);
     let raw = &loaded.value;
-    let sender = raw
-        .sender
-        .as_ref()
-        .map(|sender| validate_sender(&mut check, sender));
-    if sender.is_none() {
-        check.missing(
-            "the `sender` block is missing",
-            "add `sender:` with `name:` and `email:` (the emails are sent from it)",
-        );
-    }
-    let programs = if let Some(programs) = raw.programs.as_deref() {
-        validate_programs(&mut check, programs)
-    } else {
-        check.missing(
-            "the `programs` list is missing",
-            "add `programs:` with at least one entry with `id`, `name` and `residual_commissions`",
-        );
-        BTreeMap::new()
-    };
-    let rules = validate_rules(&mut check, &raw.rules);
-    let report = validate_report(&mut check, &raw.report);
+    check.unknown_keys(&[], &raw.unknown, CONFIG_KEYS);
+    let sender = check
+        .required(
+            &[Key::Field("sender")],
+            raw.sender.as_ref(),
+            "a block with `name:` and `email:` (the emails are sent from it)",
+        )
+        .and_then(|sender| validate_sender(&mut check, sender));
+    let programs = check
+        .required(
+            &[Key::Field("programs")],
+            raw.programs.as_ref(),
+            "a list of programs, each with `id`, `name` and `residual_commissions`",
+        )
+        .map(|programs| validate_programs(&mut check, programs))
+        .unwrap_or_default();
+    let rules = check.optional(
+        &[Key::Field("rules")],
+        raw.rules.as_ref(),
+        "a block of rules",
+    );
+    let rules = rules.map_or_else(Rules::default, |rules| validate_rules(&mut check, rules));
+    let report = check.optional(
+        &[Key::Field("report")],
+        raw.report.as_ref(),
+        "a block of report settings",
+    );
+    let report = validate_report(&mut check, report);
     let config = sender.map(|sender| Config {
         sender,
         programs,
@@ -411,16 +483,24 @@ fn validate_config(loaded: &Loaded<RawConfig>, diagnostics: &mut Diagnostics) ->
     }
 }
 
-fn validate_sender(check: &mut FileCheck<'_>, raw: &RawSender) -> Sender {
+fn validate_sender(check: &mut FileCheck<'_>, raw: &RawSender) -> Option<Sender> {
     let at = |key| [Key::Field("sender"), Key::Field(key)];
-    let name = check.text_line(&at("name"), "sender name", &raw.name);
-    let email = check.email(&at("email"), &raw.email);
-    let signature = raw.signature.clone().unwrap_or_else(|| name.clone());
-    Sender {
+    check.unknown_keys(&[Key::Field("sender")], &raw.unknown, SENDER_KEYS);
+    let name = check.required(
+        &at("name"),
+        raw.name.as_ref(),
+        "your name, as emails show it",
+    );
+    let name = name.map(|name| check.text_line(&at("name"), "sender name", name));
+    let email = check.required(&at("email"), raw.email.as_ref(), "your email address");
+    let email = email.map(|email| check.email(&at("email"), email));
+    let signature = check.optional(&at("signature"), raw.signature.as_ref(), "text");
+    let name = name?;
+    Some(Sender {
+        signature: signature.cloned().unwrap_or_else(|| name.clone()),
         name,
-        email,
-        signature,
-    }
+        email: email?,
+    })
 }
 
 fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<String, Program> {
@@ -433,16 +513,23 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
     }
     let mut programs = BTreeMap::new();
     for (index, program) in raw.iter().enumerate() {
+        let block = [Key::Field("programs"), Key::Item(index)];
         let at = |key| [Key::Field("programs"), Key::Item(index), Key::Field(key)];
-        if !is_slug(&program.id) {
+        check.unknown_keys(&block, &program.unknown, PROGRAM_KEYS);
+        let id = check.required(&at("id"), program.id.as_ref(), "a short id such as `acme`");
+        if let Some(id) = id
+            && !is_slug(id)
+        {
             check.error(
                 &at("id"),
-                format!("the program id `{}` is not a valid id", program.id),
+                format!("the program id `{id}` is not a valid id"),
                 "use lowercase letters, digits, `-` and `_`, starting with a letter or digit",
             );
         }
-        let name = check.text_line(&at("name"), "program name", &program.name);
-        let url = program.url.as_deref().map(str::trim).map(str::to_owned);
+        let name = check.required(&at("name"), program.name.as_ref(), "the program's name");
+        let name = name.map(|name| check.text_line(&at("name"), "program name", name));
+        let url = check.optional(&at("url"), program.url.as_ref(), "a web address");
+        let url = url.map(|url| url.trim().to_owned());
         if let Some(url) = &url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -452,7 +539,19 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
                 "write a URL starting with `https://`",
             );
         }
-        if let Some(rate) = program.residual_rate
+        let residual = check.required(
+            &at("residual_commissions"),
+            program.residual_commissions.as_ref(),
+            "`true` or `false`: does the program pay you a share of their sales?",
+        );
+        let rate = check
+            .optional(
+                &at("residual_rate"),
+                program.residual_rate.as_ref(),
+                "a number from 0 to 1",
+            )
+            .copied();
+        if let Some(rate) = rate
             && !(0.0..=1.0).contains(&rate)
         {
             check.error(
@@ -461,17 +560,20 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
                 "write your share of their sales as a fraction, e.g. 0.10 for 10%",
             );
         }
+        let (Some(id), Some(name), Some(&residual_commissions)) = (id, name, residual) else {
+            continue;
+        };
         let validated = Program {
-            id: program.id.clone(),
+            id: id.clone(),
             name,
             url,
-            residual_commissions: program.residual_commissions,
-            residual_rate: program.residual_rate,
+            residual_commissions,
+            residual_rate: rate,
         };
-        if programs.insert(program.id.clone(), validated).is_some() {
+        if programs.insert(id.clone(), validated).is_some() {
             check.error(
                 &at("id"),
-                format!("the program id `{}` is used twice", program.id),
+                format!("the program id `{id}` is used twice"),
                 "give each program its own id",
             );
         }
@@ -486,8 +588,11 @@ const MAX_RULE: u32 = 36_500;
 fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
     let defaults = Rules::default();
     // Every rule is a whole number in 1..=MAX_RULE: day counts and the thriving sales count.
-    let mut whole_number = |key: &str, value: Option<u32>, default: i64| -> i64 {
-        match value {
+    check.unknown_keys(&[Key::Field("rules")], &raw.unknown, RULES_KEYS);
+    let mut whole_number = |key: &str, value: Option<&Field<u32>>, default: i64| -> i64 {
+        let shape = format!("a whole number from 1 to {MAX_RULE}");
+        let keys = [Key::Field("rules"), Key::Field(key)];
+        match check.optional(&keys, value, &shape).copied() {
             Some(value) if (1..=MAX_RULE).contains(&value) => i64::from(value),
             Some(value) => {
                 check.error(
@@ -503,32 +608,32 @@ fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
     Rules {
         nudge_after_days: whole_number(
             "nudge_after_days",
-            raw.nudge_after_days,
+            raw.nudge_after_days.as_ref(),
             defaults.nudge_after_days,
         ),
         follow_up_after_days: whole_number(
             "follow_up_after_days",
-            raw.follow_up_after_days,
+            raw.follow_up_after_days.as_ref(),
             defaults.follow_up_after_days,
         ),
         quiet_after_days: whole_number(
             "quiet_after_days",
-            raw.quiet_after_days,
+            raw.quiet_after_days.as_ref(),
             defaults.quiet_after_days,
         ),
         thriving_sales: whole_number(
             "thriving_sales",
-            raw.thriving_sales,
+            raw.thriving_sales.as_ref(),
             defaults.thriving_sales as i64,
         ) as usize,
         thriving_window_days: whole_number(
             "thriving_window_days",
-            raw.thriving_window_days,
+            raw.thriving_window_days.as_ref(),
             defaults.thriving_window_days,
         ),
         congratulate_every_days: whole_number(
             "congratulate_every_days",
-            raw.congratulate_every_days,
+            raw.congratulate_every_days.as_ref(),
             defaults.congratulate_every_days,
         ),
     }
@@ -537,40 +642,49 @@ fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
 /// The most history weeks a report may chart: ten years.
 const MAX_HISTORY_WEEKS: u32 = 520;
 
-fn validate_report(check: &mut FileCheck<'_>, raw: &RawReport) -> ReportSettings {
-    let title = match &raw.title {
-        Some(title) => check.text_line(
-            &[Key::Field("report"), Key::Field("title")],
-            "report title",
-            title,
-        ),
-        None => "Affiliate relationships".to_owned(),
+fn validate_report(check: &mut FileCheck<'_>, raw: Option<&RawReport>) -> ReportSettings {
+    let at = |key| [Key::Field("report"), Key::Field(key)];
+    let mut settings = ReportSettings {
+        title: "Affiliate relationships".to_owned(),
+        history_weeks: 12,
+        pseudonym_salt: None,
     };
-    let history_weeks = raw.history_weeks.unwrap_or(12);
-    if history_weeks > MAX_HISTORY_WEEKS {
-        check.error(
-            &[Key::Field("report"), Key::Field("history_weeks")],
-            format!("`history_weeks` is {history_weeks}, more than {MAX_HISTORY_WEEKS}"),
-            "chart at most ten years of weeks",
-        );
+    let Some(raw) = raw else {
+        return settings;
+    };
+    check.unknown_keys(&[Key::Field("report")], &raw.unknown, REPORT_KEYS);
+    if let Some(title) = check.optional(&at("title"), raw.title.as_ref(), "text") {
+        settings.title = check.text_line(&at("title"), "report title", title);
     }
-    let pseudonym_salt = raw
-        .pseudonym_salt
-        .as_deref()
-        .map(str::trim)
-        .map(str::to_owned);
-    if pseudonym_salt.as_deref() == Some("") {
+    let weeks_shape = format!("a whole number of weeks up to {MAX_HISTORY_WEEKS}");
+    if let Some(&weeks) = check.optional(
+        &at("history_weeks"),
+        raw.history_weeks.as_ref(),
+        &weeks_shape,
+    ) {
+        if weeks > MAX_HISTORY_WEEKS {
+            check.error(
+                &at("history_weeks"),
+                format!("`history_weeks` is {weeks}, more than {MAX_HISTORY_WEEKS}"),
+                "chart at most ten years of weeks",
+            );
+        }
+        settings.history_weeks = weeks;
+    }
+    let salt = check.optional(
+        &at("pseudonym_salt"),
+        raw.pseudonym_salt.as_ref(),
+        "a long random text",
+    );
+    settings.pseudonym_salt = salt.map(|salt| salt.trim().to_owned());
+    if settings.pseudonym_salt.as_deref() == Some("") {
         check.error(
-            &[Key::Field("report"), Key::Field("pseudonym_salt")],
+            &at("pseudonym_salt"),
             "`pseudonym_salt` is empty",
             "remove the key or set it to a long random string (`affrel init` writes one)",
         );
     }
-    ReportSettings {
-        title,
-        history_weeks,
-        pseudonym_salt,
-    }
+    settings
 }
 
 fn validate_referral(
@@ -587,48 +701,72 @@ fn validate_referral(
             "rename the file to lowercase letters, digits, `-` and `_`, starting with a letter or digit, e.g. `alice-walker.yaml`",
         );
     }
-    let name = check.text_line(&[Key::Field("name")], "name", &raw.name);
-    let email = check.email(&[Key::Field("email")], &raw.email);
-    if let Some(known) = program_ids
-        && !known.contains(&raw.program.as_str())
+    check.unknown_keys(&[], &raw.unknown, REFERRAL_KEYS);
+    let at = |key| [Key::Field(key)];
+    let name = check.required(&at("name"), raw.name.as_ref(), "their full name");
+    let name = name.map(|name| check.text_line(&at("name"), "name", name));
+    let email = check.required(&at("email"), raw.email.as_ref(), "their email address");
+    let email = email.map(|email| check.email(&at("email"), email));
+    let program = check.required(
+        &at("program"),
+        raw.program.as_ref(),
+        "a program id from content/config.yaml",
+    );
+    if let (Some(program), Some(known)) = (program, program_ids)
+        && !known.contains(&program.as_str())
     {
         check.error(
-            &[Key::Field("program")],
+            &at("program"),
             format!(
-                "unknown program `{}`; expected one of the program ids in content/config.yaml: {}",
-                raw.program,
+                "unknown program `{program}`; expected one of the program ids in content/config.yaml: {}",
                 quoted_list(known)
             ),
-            did_you_mean(&raw.program, known.iter().copied()).unwrap_or_else(|| {
+            did_you_mean(program, known.iter().copied()).unwrap_or_else(|| {
                 "correct the id, or add the program to content/config.yaml".to_owned()
             }),
         );
     }
-    let referred_on = check.date(&[Key::Field("referred_on")], &raw.referred_on);
-    let tags: Vec<String> = raw
-        .tags
-        .iter()
+    let referred_on = check.required(
+        &at("referred_on"),
+        raw.referred_on.as_ref(),
+        "a date, YYYY-MM-DD",
+    );
+    let referred_on = referred_on.and_then(|date| check.date(&at("referred_on"), date));
+    let motivation = check.optional(&at("motivation"), raw.motivation.as_ref(), "text");
+    check.optional(&at("notes"), raw.notes.as_ref(), "text");
+    let tags = check.optional(
+        &at("tags"),
+        raw.tags.as_ref(),
+        "a list of words, e.g. `[blogger]`",
+    );
+    let tags: Vec<String> = tags
+        .into_iter()
+        .flatten()
         .enumerate()
         .map(|(index, tag)| check.text_line(&[Key::Field("tags"), Key::Item(index)], "tag", tag))
         .collect();
-    let mut events: Vec<Event> = raw
-        .events
-        .iter()
+    let events = check.optional(&at("events"), raw.events.as_ref(), "a list of events");
+    let mut events: Vec<Event> = events
+        .into_iter()
+        .flatten()
         .enumerate()
         .filter_map(|(index, event)| validate_event(&mut check, index, event))
         .collect();
     events.sort_by_key(|event| event.date);
-    let referral = referred_on.map(|referred_on| Referral {
-        id,
-        path: source.path.clone(),
-        name,
-        email,
-        program: raw.program.clone(),
-        referred_on,
-        motivation: raw.motivation.clone(),
-        tags,
-        events,
-    });
+    let referral = match (name, email, program, referred_on) {
+        (Some(name), Some(email), Some(program), Some(referred_on)) => Some(Referral {
+            id,
+            path: source.path.clone(),
+            name,
+            email,
+            program: program.clone(),
+            referred_on,
+            motivation: motivation.cloned(),
+            tags,
+            events,
+        }),
+        _ => None,
+    };
     check.finish(referral)
 }
 
@@ -643,28 +781,39 @@ fn referral_id(source: &Source) -> String {
 
 fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Option<Event> {
     let at = |key| [Key::Field("events"), Key::Item(index), Key::Field(key)];
-    let date = check.date(&at("date"), &raw.date);
-    let kind = raw.kind.parse::<EventKind>().ok();
+    check.unknown_keys(
+        &[Key::Field("events"), Key::Item(index)],
+        &raw.unknown,
+        EVENT_KEYS,
+    );
+    let date = check.required(&at("date"), raw.date.as_ref(), "a date, YYYY-MM-DD");
+    let date = date.and_then(|date| check.date(&at("date"), date));
+    check.optional(&at("note"), raw.note.as_ref(), "text");
+    let written = check.required(
+        &at("type"),
+        raw.kind.as_ref(),
+        "an event type such as `welcome_sent`",
+    )?;
+    let kind = written.parse::<EventKind>().ok();
     if kind.is_none() {
         check.error(
             &at("type"),
             format!(
-                "unknown event type `{}`; expected one of {}",
-                raw.kind,
+                "unknown event type `{written}`; expected one of {}",
                 EventKind::expected()
             ),
-            did_you_mean(&raw.kind, EventKind::ALL.iter().map(|k| k.as_str()))
+            did_you_mean(written, EventKind::ALL.iter().map(|k| k.as_str()))
                 .unwrap_or_else(|| "correct the event's `type`".to_owned()),
         );
     }
-    if let Some(amount) = raw.amount {
+    let amount = check
+        .optional(&at("amount"), raw.amount.as_ref(), "a number, e.g. 49.00")
+        .copied();
+    if let Some(amount) = amount {
         if kind.is_some_and(|k| k != EventKind::Sale) {
             check.error(
                 &at("amount"),
-                format!(
-                    "`amount` is only allowed on `sale` events, not on `{}`",
-                    raw.kind
-                ),
+                format!("`amount` is only allowed on `sale` events, not on `{written}`"),
                 "remove the amount, or change the type to `sale`",
             );
         } else if !amount.is_finite() {
@@ -681,14 +830,12 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
             );
         }
     }
-    let interest = raw.interest.as_deref().and_then(|word| {
+    let interest = check.optional(&at("interest"), raw.interest.as_ref(), "`low` or `high`");
+    let interest = interest.and_then(|word| {
         if kind.is_some_and(|k| k != EventKind::Reply) {
             check.error(
                 &at("interest"),
-                format!(
-                    "`interest` is only allowed on `reply` events, not on `{}`",
-                    raw.kind
-                ),
+                format!("`interest` is only allowed on `reply` events, not on `{written}`"),
                 "remove `interest`, or change the type to `reply`",
             );
             return None;
@@ -711,7 +858,7 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
     Some(Event {
         date: date?,
         kind: kind?,
-        amount: raw.amount,
+        amount,
         interest,
     })
 }
@@ -752,6 +899,28 @@ fn validate_emails(
     }
     templates.sort_by_key(|t| t.kind);
     templates
+}
+
+/// The last key of a path (its name) and the path of the block holding it.
+fn split_last_key<'k>(keys: &'k [Key<'k>]) -> (&'k str, &'k [Key<'k>]) {
+    match keys.split_last() {
+        Some((Key::Field(name), block)) => (name, block),
+        Some((Key::Item(_), block)) => ("item", block),
+        None => ("document", keys),
+    }
+}
+
+/// How a value of the wrong shape was written, for an error message.
+fn describe(value: &serde_yaml::Value) -> String {
+    match value {
+        serde_yaml::Value::Null => "empty".to_owned(),
+        serde_yaml::Value::Bool(b) => format!("`{b}`"),
+        serde_yaml::Value::Number(n) => format!("the number `{n}`"),
+        serde_yaml::Value::String(text) => format!("the text `{text}`"),
+        serde_yaml::Value::Sequence(_) => "a list".to_owned(),
+        serde_yaml::Value::Mapping(_) => "a block of keys".to_owned(),
+        serde_yaml::Value::Tagged(_) => "a tagged value".to_owned(),
+    }
 }
 
 /// Whether `value` matches `[a-z0-9][a-z0-9_-]*`.
