@@ -219,9 +219,11 @@ pub fn compile<'a>(
     markdown.set_escape_fn(escape_markdown);
     let mut by_kind = BTreeMap::new();
     for template in templates {
+        let misspelt = unknown_fields(template);
+        let mut ok = misspelt.is_empty();
+        diagnostics.extend(misspelt);
         let subject = plain.add_raw_template(&subject_name(template), &template.subject);
         let body = plain.add_raw_template(&body_name(template), &template.body);
-        let mut ok = true;
         for error in [subject.err(), body.err()].into_iter().flatten() {
             diagnostics.push(template_diagnostic(template, &error));
             ok = false;
@@ -279,6 +281,129 @@ fn sample_referral() -> Referral {
         tags: vec!["blogger".to_owned()],
         events: Vec::new(),
     }
+}
+
+/// The fields of each object in the email context (see [`EmailContext`]).
+const CONTEXT_FIELDS: &[(&str, &[&str])] = &[
+    (
+        "affiliate",
+        &[
+            "id",
+            "name",
+            "first_name",
+            "email",
+            "motivation",
+            "referred_on",
+            "first_sale_on",
+            "sales",
+            "tags",
+        ],
+    ),
+    ("program", &["id", "name", "url"]),
+    ("sender", &["name", "email", "signature"]),
+    ("action", &["kind", "due"]),
+];
+
+/// Reports every `object.field` in a template's tags that the context does not have, even in
+/// a branch that no record takes yet, so that `check` catches it before a later week does.
+fn unknown_fields(template: &EmailTemplate) -> Vec<Diagnostic> {
+    let subject = misspelt_fields(&template.subject)
+        .into_iter()
+        .map(|(line, column, message)| {
+            let column = if line == 1 {
+                template.subject_location.column + column
+            } else {
+                column
+            };
+            (template.subject_location.line + line - 1, column, message)
+        });
+    let body = misspelt_fields(&template.body)
+        .into_iter()
+        .map(|(line, column, message)| (template.body_line + line - 1, column, message));
+    subject
+        .chain(body)
+        .map(|(line, column, message)| {
+            Diagnostic::error(&template.path, message)
+                .at(line, column)
+                .with_help("correct the field name; see the email context in README.md")
+        })
+        .collect()
+}
+
+/// (line, column, message) of each unknown context field inside `{{ }}` and `{% %}`.
+fn misspelt_fields(text: &str) -> Vec<(usize, usize, String)> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    while let Some(open) = text[offset..].find(['{']).map(|i| offset + i) {
+        let closing = match text[open..].chars().nth(1) {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            _ => {
+                offset = open + 1;
+                continue;
+            }
+        };
+        let end = text[open..].find(closing).map_or(text.len(), |i| open + i);
+        for (at, object, field) in dotted_names(&text[open + 2..end]) {
+            let Some((_, fields)) = CONTEXT_FIELDS.iter().find(|(name, _)| *name == object) else {
+                continue;
+            };
+            if !fields.contains(&field) {
+                // Point at the field itself, after `object.`.
+                let at = open + 2 + at + object.len() + 1;
+                let line = text[..at].matches('\n').count() + 1;
+                let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+                let message = format!(
+                    "`{object}` has no field `{field}`; its fields are {}",
+                    fields
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                found.push((line, column, message));
+            }
+        }
+        offset = end;
+    }
+    found
+}
+
+/// Each `name.field` in a tag's text, outside string literals: (offset of `name`, name, field).
+fn dotted_names(tag: &str) -> Vec<(usize, &str, &str)> {
+    let bytes = tag.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut names = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            quote @ (b'"' | b'\'') => {
+                index += 1;
+                while index < bytes.len() && bytes[index] != quote {
+                    index += 1;
+                }
+                index += 1;
+            }
+            b if is_ident(b) && (index == 0 || bytes[index - 1] != b'.') => {
+                let start = index;
+                while index < bytes.len() && is_ident(bytes[index]) {
+                    index += 1;
+                }
+                if bytes.get(index) == Some(&b'.') {
+                    let field_start = index + 1;
+                    let mut field_end = field_start;
+                    while field_end < bytes.len() && is_ident(bytes[field_end]) {
+                        field_end += 1;
+                    }
+                    if field_end > field_start {
+                        names.push((start, &tag[start..index], &tag[field_start..field_end]));
+                    }
+                }
+            }
+            _ => index += 1,
+        }
+    }
+    names
 }
 
 /// Turns a Tera error into a diagnostic located in the template's file.
@@ -565,7 +690,7 @@ fn percent_encode(text: &str, keep: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fold_header, mailto, normalize_line_breaks, parse_report_text};
+    use super::{fold_header, mailto, misspelt_fields, normalize_line_breaks, parse_report_text};
 
     // Nothing from a record may start a new header line.
     #[test]
@@ -589,6 +714,17 @@ mod tests {
             mailto("a@example.com", "Hi & bye", "Line 1\nZoë"),
             "mailto:a@example.com?subject=Hi%20%26%20bye&body=Line%201%0D%0AZo%C3%AB"
         );
+    }
+
+    // A misspelt field is found in any branch, and its place is exact; strings are skipped.
+    #[test]
+    fn misspelt_context_fields_are_found_in_every_branch() {
+        let text = "Hi {{ affiliate.first_name }},\n{% if \"affiliate.x\" in affiliate.tags %}{{ affiliate.bogus }}{% endif %} {{ program.nmae }}";
+        let found: Vec<(usize, usize)> = misspelt_fields(text)
+            .iter()
+            .map(|(l, c, _)| (*l, *c))
+            .collect();
+        assert_eq!(found, [(2, 54), (2, 85)]);
     }
 
     // Tera reports some errors only as text; their location is still found.
