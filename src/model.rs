@@ -746,12 +746,27 @@ fn validate_referral(
         .map(|(index, tag)| check.text_line(&[Key::Field("tags"), Key::Item(index)], "tag", tag))
         .collect();
     let events = check.optional(&at("events"), raw.events.as_ref(), "a list of events");
-    let mut events: Vec<Event> = events
+    let events: Vec<(usize, Event)> = events
         .into_iter()
         .flatten()
         .enumerate()
-        .filter_map(|(index, event)| validate_event(&mut check, index, event))
+        .filter_map(|(index, event)| Some((index, validate_event(&mut check, index, event)?)))
         .collect();
+    for (index, event) in &events {
+        if let Some(referred_on) = referred_on
+            && event.date < referred_on
+        {
+            check.error(
+                &[Key::Field("events"), Key::Item(*index), Key::Field("date")],
+                format!(
+                    "the event is dated {}, before `referred_on` ({referred_on})",
+                    event.date
+                ),
+                "correct the event's date or `referred_on`: nothing happens before the referral",
+            );
+        }
+    }
+    let mut events: Vec<Event> = events.into_iter().map(|(_, event)| event).collect();
     events.sort_by_key(|event| event.date);
     let referral = match (name, email, program, referred_on) {
         (Some(name), Some(email), Some(program), Some(referred_on)) => Some(Referral {

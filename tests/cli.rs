@@ -837,3 +837,19 @@ fn reports_every_problem_of_one_file_at_once() {
         "{stderr}"
     );
 }
+
+// An event before the referral date is a typo, not history: it would skew the metrics.
+#[test]
+fn errors_when_an_event_is_dated_before_the_referral() {
+    let project = copy_of("valid");
+    fs::write(
+        project.path().join("content/referrals/early.yaml"),
+        "name: Early Bird\nemail: early@example.com\nprogram: acme\nreferred_on: 2026-10-01\nevents:\n  - { date: 2026-09-30, type: sale, amount: 10 }\n",
+    )
+    .expect("writable file");
+    let stderr = check_invalid_root(project.path(), "content/referrals/early.yaml:6:13");
+    assert!(
+        stderr.contains("before `referred_on` (2026-10-01)"),
+        "{stderr}"
+    );
+}
