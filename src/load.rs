@@ -330,6 +330,10 @@ fn load_emails(root: &Path, diagnostics: &mut Diagnostics) -> Vec<Loaded<RawEmai
     let mut emails = Vec::new();
     for (relative, stem) in list_files(root, &relative_dir, diagnostics) {
         if relative.extension().and_then(|e| e.to_str()) != Some("md") {
+            diagnostics.push(
+                Diagnostic::warning(&relative, "ignored: email templates end in `.md`")
+                    .with_help("rename the file to `<kind>.md`, or move it out of content/emails/"),
+            );
             continue;
         }
         match read_source(root, &relative).and_then(|source| parse_email(source, stem)) {

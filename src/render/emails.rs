@@ -18,7 +18,7 @@ use tera::{Context, Tera};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
-use crate::render::{hex, markdown};
+use crate::render::{hex, markdown, template_help};
 use crate::stages::{AffiliateState, Derived, NextAction, Reason};
 
 /// The compiled email templates, one per action kind that has a file.
@@ -439,11 +439,13 @@ fn template_diagnostic(template: &EmailTemplate, error: &tera::Error) -> Diagnos
             }
         }
     });
+    let help = template_help(
+        &message,
+        "fix the template; it can use `affiliate`, `program`, `sender`, `action`, `as_of` and `week` (see README.md)",
+    );
     Diagnostic::error(&template.path, message)
         .at_location(location)
-        .with_help(
-            "fix the template; it can use `affiliate`, `program`, `sender`, `action`, `as_of` and `week` (see README.md)",
-        )
+        .with_help(help)
 }
 
 /// Reads the message and `--> name:line:col` of a Tera report that is only available as

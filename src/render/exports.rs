@@ -1,7 +1,7 @@
 //! Derived weeks → the machine-readable exports: `report.csv` for spreadsheets,
 //! `agenda.ics` for calendars and `feed.xml` (Atom) for feed readers.
 
-use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Text};
+use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Person, Text};
 use chrono::{NaiveDate, NaiveTime};
 use icalendar::{Calendar, Component, EventLike};
 use sha2::{Digest, Sha256};
@@ -153,6 +153,10 @@ pub fn atom_feed(project: &Project, weeks: &[Derived<'_>], naming: Naming<'_>) -
         link("self", "feed.xml"),
         link("alternate", "index.html"),
     ]);
+    // Atom requires an author; the report speaks for itself, under its title.
+    let mut author = Person::default();
+    author.set_name(title.as_str());
+    feed.set_authors(vec![author]);
     feed.set_generator(Some(Generator {
         value: "affrel".to_owned(),
         uri: None,

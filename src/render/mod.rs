@@ -150,13 +150,13 @@ impl Renderer<'_> {
             site.add("agenda.ics", exports::agenda_ics(current, &self.emails));
             site.add("report.csv", exports::everyone_csv(current)?);
         }
-        site.summary = format!(
-            "{} referrals, {} actions due this week, {} emails, {} weeks archived",
-            current.affiliates.len(),
-            current.actions_this_week().count(),
-            self.emails.iter().count(),
-            self.weeks.len()
-        );
+        site.summary = [
+            count(current.affiliates.len(), "referral", "referrals"),
+            count(current.actions_this_week().count(), "action", "actions") + " due this week",
+            count(self.emails.iter().count(), "email", "emails"),
+            count(self.weeks.len(), "week", "weeks") + " archived",
+        ]
+        .join(", ");
         Ok(site)
     }
 
@@ -203,6 +203,21 @@ impl Renderer<'_> {
         let page = ReportPage::new(self.project, week, report, emails, self.naming, &settings);
         self.pages.render("index.html", &page)
     }
+}
+
+/// What to do about a template error: an unclosed tag is reported where the file ends, far
+/// from the tag itself, so that case gets its own advice.
+fn template_help(message: &str, otherwise: &str) -> String {
+    if message.contains("Unexpected end of input") || message.contains("Unknown tag") {
+        "a `{% if %}`, `{% for %}` or `{% block %}` above is not closed: add its `{% endif %}`, `{% endfor %}` or `{% endblock %}`".to_owned()
+    } else {
+        otherwise.to_owned()
+    }
+}
+
+/// "1 email", "3 emails".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn to_json(report: &Report) -> Result<Vec<u8>, Diagnostic> {

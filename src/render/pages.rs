@@ -12,6 +12,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Source, TEMPLATES_DIR};
 use crate::model::{ActionKind, Project, Rules, Stage};
 use crate::render::emails::{RenderedEmail, WrittenEmails};
+use crate::render::template_help;
 use crate::report::{Naming, Report, cents};
 use crate::stages::{AffiliateState, Derived, Reason};
 
@@ -71,7 +72,11 @@ fn page_diagnostic(origin: &str, error: &tera::Error) -> Diagnostic {
         }
         other => Diagnostic::error(origin, other.to_string()),
     };
-    diagnostic.with_help("fix the report template, or delete the override to use the built-in one")
+    let help = template_help(
+        &diagnostic.message,
+        "fix the report template, or delete the override to use the built-in one",
+    );
+    diagnostic.with_help(help)
 }
 
 impl Pages {
