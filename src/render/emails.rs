@@ -480,7 +480,7 @@ impl EmailTemplates<'_> {
             tera.render(name, &context)
                 .map_err(|err| template_diagnostic(template, &err))
         };
-        let subject = fold_header(&render(&self.plain, &subject_name(template))?);
+        let subject = shorten_subject(&fold_header(&render(&self.plain, &subject_name(template))?));
         let body = normalize_line_breaks(&render(&self.plain, &body_name(template))?);
         let html_source = render(&self.markdown, &body_name(template))?;
         Ok((subject, body, markdown::to_html(&html_source)))
@@ -595,6 +595,23 @@ fn fold_header(value: &str) -> String {
         .join(" ")
 }
 
+/// The longest subject kept, in characters: far more than a mail client shows, and short
+/// enough that no header line can pass RFC 5322's limit of 998 characters.
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// Cuts an overlong subject (say, a huge value from a record) at a word, marked with `…`.
+fn shorten_subject(subject: &str) -> String {
+    if subject.chars().count() <= MAX_SUBJECT_CHARS {
+        return subject.to_owned();
+    }
+    let cut: String = subject.chars().take(MAX_SUBJECT_CHARS - 1).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(space) if space > MAX_SUBJECT_CHARS / 2 => &cut[..space],
+        _ => &cut,
+    };
+    format!("{at_word}…")
+}
+
 /// Turns CRLF and lone CRs (from a value such as `"a\rb"`) into LF: a bare CR is not
 /// allowed in a message body, and the `.txt` should read the same on every system.
 fn normalize_line_breaks(text: &str) -> String {
@@ -692,7 +709,10 @@ fn percent_encode(text: &str, keep: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fold_header, mailto, misspelt_fields, normalize_line_breaks, parse_report_text};
+    use super::{
+        MAX_SUBJECT_CHARS, fold_header, mailto, misspelt_fields, normalize_line_breaks,
+        parse_report_text, shorten_subject,
+    };
 
     // Nothing from a record may start a new header line.
     #[test]
@@ -727,6 +747,19 @@ mod tests {
             .map(|(l, c, _)| (*l, *c))
             .collect();
         assert_eq!(found, [(2, 54), (2, 85)]);
+    }
+
+    // A huge value in a subject cannot make a header line longer than the RFC allows.
+    #[test]
+    fn overlong_subjects_are_cut() {
+        let short = "How is it going, Zoë?";
+        assert_eq!(shorten_subject(short), short);
+        let word = "x".repeat(5000);
+        let cut = shorten_subject(&format!("Hi {word}"));
+        assert_eq!(cut.chars().count(), MAX_SUBJECT_CHARS);
+        assert!(cut.ends_with('…'));
+        let words = "word ".repeat(100);
+        assert!(shorten_subject(&words).ends_with("word…"));
     }
 
     // Tera reports some errors only as text; their location is still found.
