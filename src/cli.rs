@@ -217,10 +217,7 @@ fn print_all(diagnostics: &[Diagnostic]) {
 
 fn fail(diagnostics: &[Diagnostic]) -> Exit {
     print_all(diagnostics);
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
-        .count();
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let noun = if errors == 1 { "problem" } else { "problems" };
     eprintln!("error: {errors} {noun} found; nothing was written");
     Exit::InvalidContent

@@ -48,6 +48,11 @@ impl Diagnostic {
         }
     }
 
+    /// Whether this diagnostic fails the command.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
     /// Places the diagnostic at a 1-based line and column.
     #[must_use]
     pub fn at(mut self, line: usize, column: usize) -> Self {
@@ -135,10 +140,7 @@ impl Diagnostics {
 
     /// How many recorded diagnostics are errors.
     pub fn error_count(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.items.iter().filter(|d| d.is_error()).count()
     }
 
     /// All diagnostics, sorted by file, line and column: the order they are printed in.

@@ -151,10 +151,10 @@ impl Renderer<'_> {
             site.add("report.csv", exports::everyone_csv(current)?);
         }
         site.summary = [
-            count(current.affiliates.len(), "referral", "referrals"),
-            count(current.actions_this_week().count(), "action", "actions") + " due this week",
-            count(self.emails.iter().count(), "email", "emails"),
-            count(self.weeks.len(), "week", "weeks") + " archived",
+            plural(current.affiliates.len(), "referral", "referrals"),
+            plural(current.actions_this_week().count(), "action", "actions") + " due this week",
+            plural(self.emails.iter().count(), "email", "emails"),
+            plural(self.weeks.len(), "week", "weeks") + " archived",
         ]
         .join(", ");
         Ok(site)
@@ -216,8 +216,13 @@ fn template_help(message: &str, otherwise: &str) -> String {
 }
 
 /// "1 email", "3 emails".
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
+    n: N,
+    one: &str,
+    many: &str,
+) -> String {
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
 }
 
 fn to_json(report: &Report) -> Result<Vec<u8>, Diagnostic> {

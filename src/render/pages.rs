@@ -12,7 +12,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Source, TEMPLATES_DIR};
 use crate::model::{ActionKind, Project, Rules, Stage};
 use crate::render::emails::{RenderedEmail, WrittenEmails};
-use crate::render::template_help;
+use crate::render::{plural, template_help};
 use crate::report::{Naming, Report, cents};
 use crate::stages::{AffiliateState, Derived, Reason};
 
@@ -361,14 +361,6 @@ fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
     (to - from).num_days()
 }
 
-fn plural(count: i64, one: &str, many: &str) -> String {
-    if count == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{count} {many}")
-    }
-}
-
 fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
     match days_between(date, as_of) {
         0 => "today".to_owned(),
@@ -385,7 +377,7 @@ fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
         Reason::FirstSale(on) => format!("first sale {}", ago(on, as_of)),
         Reason::RecentSales { count, latest } => format!(
             "{} in the last {} days, latest {}",
-            plural(i64::try_from(count).unwrap_or(i64::MAX), "sale", "sales"),
+            plural(count, "sale", "sales"),
             rules.thriving_window_days,
             ago(latest, as_of)
         ),
