@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod init;
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod provenance;
 pub mod render;
