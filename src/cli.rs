@@ -1,19 +1,12 @@
-//! Command-line arguments → a resolved date and paths, one pipeline run, and an exit status.
+//! Command-line arguments → the subcommand that runs, and its exit status.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::init;
-use crate::load::{self, CONTENT_DIR, TEMPLATES_DIR};
+use crate::cmd;
 use crate::model;
-use crate::provenance;
-use crate::render::{self, Site};
-use crate::stages;
-use crate::write;
 
 /// Turns plain-text affiliate records into a weekly mentoring report and the emails that
 /// are due.
@@ -33,6 +26,16 @@ pub enum Command {
     Check(CheckArgs),
     /// Start a new project: config, sample referrals, email templates and a CI workflow.
     Init(InitArgs),
+    /// List this week's actions: overdue first, then due this week, then coming up.
+    Agenda(AgendaArgs),
+    /// Create the record of someone you referred.
+    New(NewArgs),
+    /// Record one event in a referral's file.
+    Log(LogArgs),
+    /// Record that each referral's next action is done (after sending this week's emails).
+    Done(DoneArgs),
+    /// Print a shell completion script: `affrel completions bash > ~/.local/share/bash-completion/completions/affrel`.
+    Completions(CompletionsArgs),
 }
 
 /// Arguments of `affrel init`.
@@ -63,15 +66,121 @@ pub struct CheckArgs {
     pub common: CommonArgs,
 }
 
-/// Arguments shared by `build` and `check`.
+/// Arguments of `affrel agenda`.
+#[derive(Debug, Args)]
+pub struct AgendaArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Print the actions as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments shared by the commands that compute stages.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Project root holding content/ and optionally templates/
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    #[command(flatten)]
+    pub root: RootArg,
     /// Compute everything as of this date [default: `$SOURCE_DATE_EPOCH`, else today]
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_as_of)]
     pub as_of: Option<NaiveDate>,
+}
+
+/// The project root.
+#[derive(Debug, Args)]
+pub struct RootArg {
+    /// Project root holding content/ and optionally templates/
+    #[arg(long = "root", value_name = "DIR", default_value = ".")]
+    pub path: PathBuf,
+}
+
+/// Arguments of `affrel new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The new referral's id, which is also its file name: lowercase letters, digits, `-`, `_`
+    pub id: String,
+    /// Their full name
+    #[arg(long)]
+    pub name: String,
+    /// Their email address
+    #[arg(long)]
+    pub email: String,
+    /// The id of the program you referred them to
+    #[arg(long)]
+    pub program: String,
+    /// The day they joined [default: today]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub referred_on: Option<String>,
+    /// Their answer to "what motivates you?"
+    #[arg(long)]
+    pub motivation: Option<String>,
+    /// Their account name or id in the program (imported sales are matched by it)
+    #[arg(long)]
+    pub account: Option<String>,
+    /// A tag; repeat for several
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
+/// Arguments of `affrel log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The referral's id (its file name without .yaml)
+    pub id: String,
+    #[arg(
+        value_name = "TYPE",
+        help = "The event type: welcome_sent, nudge_sent, reply, sale, follow_up_sent, help_given, congratulated or let_go"
+    )]
+    pub kind: String,
+    #[command(flatten)]
+    pub event: EventArgs,
+    /// The sale's amount (sales only)
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: Option<String>,
+    /// How interested the reply sounded: low or high (replies only)
+    #[arg(long)]
+    pub interest: Option<String>,
+    /// The program's id of the sale (sales only)
+    #[arg(long = "ref", value_name = "TEXT")]
+    pub reference: Option<String>,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
+/// Arguments of `affrel done`.
+#[derive(Debug, Args)]
+pub struct DoneArgs {
+    /// The referrals whose next action is done
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    #[command(flatten)]
+    pub event: EventArgs,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
+/// What `log` and `done` record besides the event type.
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// The day it happened [default: today]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// A note to keep with the event
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// The minutes it took you
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub minutes: Option<String>,
+}
+
+/// Arguments of `affrel completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// The process exit status.
@@ -89,136 +198,13 @@ fn parse_as_of(value: &str) -> Result<NaiveDate, String> {
 /// Runs one command and reports what happened on stderr/stdout.
 pub fn run(cli: &Cli) -> Exit {
     match &cli.command {
-        Command::Build(args) => build(args),
-        Command::Check(args) => check(&args.common),
-        Command::Init(args) => init(&args.dir),
+        Command::Build(args) => cmd::build::run(args),
+        Command::Check(args) => cmd::check::run(&args.common),
+        Command::Init(args) => cmd::init::run(&args.dir),
+        Command::Agenda(args) => cmd::agenda::run(args),
+        Command::New(args) => cmd::new::run(args),
+        Command::Log(args) => cmd::log::run(args),
+        Command::Done(args) => cmd::done::run(args),
+        Command::Completions(args) => cmd::completions::run(args.shell),
     }
-}
-
-fn init(dir: &Path) -> Exit {
-    let Some(today) = resolve_as_of(None) else {
-        return Exit::Usage;
-    };
-    match init::scaffold(dir, today) {
-        Ok(done) => {
-            for path in &done.written {
-                println!("created {}", dir.join(path).display());
-            }
-            for path in &done.skipped {
-                println!("skipped {} (already exists)", dir.join(path).display());
-            }
-            println!(
-                "next: edit {}, then run `affrel build`",
-                dir.join("content/config.yaml").display()
-            );
-            Exit::Success
-        }
-        Err(err) => {
-            eprintln!(
-                "error: cannot create the project in {}: {err}",
-                dir.display()
-            );
-            Exit::InvalidContent
-        }
-    }
-}
-
-fn build(args: &BuildArgs) -> Exit {
-    let Some(as_of) = resolve_as_of(args.common.as_of) else {
-        return Exit::Usage;
-    };
-    let root = &args.common.root;
-    let out = args.out.clone().unwrap_or_else(|| root.join("output"));
-    if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR]) {
-        return fail(&[problem]);
-    }
-    let (site, diagnostics) = produce(root, as_of, args.public);
-    let Some(site) = site else {
-        return fail(&diagnostics);
-    };
-    print_all(&diagnostics);
-    if let Err(problem) = write::write_site(&site, &out) {
-        return fail(&[problem]);
-    }
-    println!(
-        "built {} files into {} as of {as_of}",
-        site.files.len(),
-        out.display()
-    );
-    Exit::Success
-}
-
-fn check(args: &CommonArgs) -> Exit {
-    let Some(as_of) = resolve_as_of(args.as_of) else {
-        return Exit::Usage;
-    };
-    let (site, diagnostics) = produce(&args.root, as_of, false);
-    match site {
-        Some(site) => {
-            print_all(&diagnostics);
-            println!("ok: {} as of {as_of}", site.summary);
-            Exit::Success
-        }
-        None => fail(&diagnostics),
-    }
-}
-
-/// Load → validate → derive → render, with every problem collected. `None` when there were
-/// errors.
-fn produce(root: &Path, as_of: NaiveDate, public: bool) -> (Option<Site>, Vec<Diagnostic>) {
-    let mut diagnostics = Diagnostics::default();
-    let raw = load::load(root, &mut diagnostics);
-    let project = model::validate(raw, &mut diagnostics);
-    let site = project.and_then(|project| {
-        let weeks = stages::derive_weeks(&project, as_of);
-        let provenance = provenance::describe(root);
-        let options = render::Options {
-            public,
-            provenance: provenance.as_deref(),
-        };
-        render::render(&project, &weeks, options, &mut diagnostics)
-    });
-    let failed = diagnostics.has_errors();
-    (site.filter(|_| !failed), diagnostics.into_sorted())
-}
-
-/// `--as-of`, else `SOURCE_DATE_EPOCH`, else today; `None` after printing a usage error.
-fn resolve_as_of(flag: Option<NaiveDate>) -> Option<NaiveDate> {
-    if let Some(date) = flag {
-        return Some(date);
-    }
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) => {
-            let date = value
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
-                .map(|moment| moment.date_naive())
-                .filter(|date| (0..=9999).contains(&date.year()));
-            if date.is_none() {
-                eprintln!(
-                    "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01 within years 0 to 9999\n  help: unset it or pass --as-of YYYY-MM-DD"
-                );
-            }
-            date
-        }
-        Err(_) => Some(chrono::Local::now().date_naive()),
-    }
-}
-
-fn print_all(diagnostics: &[Diagnostic]) {
-    let mut stderr = std::io::stderr().lock();
-    for diagnostic in diagnostics {
-        // A closed stderr leaves nobody to tell; the exit status still says what happened.
-        let _ = writeln!(stderr, "{diagnostic}");
-    }
-}
-
-fn fail(diagnostics: &[Diagnostic]) -> Exit {
-    print_all(diagnostics);
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    let noun = if errors == 1 { "problem" } else { "problems" };
-    eprintln!("error: {errors} {noun} found; nothing was written");
-    Exit::InvalidContent
 }

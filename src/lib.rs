@@ -5,7 +5,9 @@
 //! `write`. `check` is `build` without the write step.
 
 pub mod cli;
+pub mod cmd;
 pub mod diagnostic;
+pub mod edit;
 pub mod init;
 pub mod load;
 pub mod lock;

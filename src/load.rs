@@ -166,6 +166,7 @@ pub struct RawReferral {
     pub program: Option<Field<String>>,
     pub referred_on: Option<Field<String>>,
     pub motivation: Option<Field<String>>,
+    pub account: Option<Field<String>>,
     pub tags: Option<Field<Vec<String>>>,
     pub notes: Option<Field<String>>,
     pub events: Option<Field<Vec<RawEvent>>>,
@@ -180,6 +181,7 @@ pub const REFERRAL_KEYS: &[&str] = &[
     "program",
     "referred_on",
     "motivation",
+    "account",
     "tags",
     "notes",
     "events",
@@ -194,12 +196,17 @@ pub struct RawEvent {
     pub amount: Option<Field<f64>>,
     pub interest: Option<Field<String>>,
     pub note: Option<Field<String>>,
+    pub minutes: Option<Field<u32>>,
+    #[serde(rename = "ref")]
+    pub reference: Option<Field<String>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
 /// The keys of an event.
-pub const EVENT_KEYS: &[&str] = &["date", "type", "amount", "interest", "note"];
+pub const EVENT_KEYS: &[&str] = &[
+    "date", "type", "amount", "interest", "note", "minutes", "ref",
+];
 
 /// The front matter of an email template.
 #[derive(Debug, Deserialize)]
@@ -282,7 +289,7 @@ fn load_referrals(root: &Path) -> (BTreeMap<String, Vec<Loaded<RawReferral>>>, V
 }
 
 /// Lists `content/referrals/**/*.yaml` as (stem, path relative to root), sorted by path.
-fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>) {
+pub fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>) {
     let dir = root.join(CONTENT_DIR).join("referrals");
     let mut found = Vec::new();
     let mut problems = Vec::new();
@@ -404,7 +411,7 @@ fn relative_to(root: &Path, path: &Path) -> PathBuf {
 }
 
 /// Reads a file as UTF-8, locating the first invalid byte when it is not.
-fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
+pub fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
     let bytes = std::fs::read(root.join(relative))
         .map_err(|err| Diagnostic::error(relative, format!("cannot read the file: {err}")))?;
     match String::from_utf8(bytes) {
@@ -432,6 +439,17 @@ fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
                 .with_help("save the file with UTF-8 encoding"))
         }
     }
+}
+
+/// Parses a referral file's text, as the loader does for files on disk; used to check a
+/// changed record before it is written.
+pub fn parse_referral(source: Source) -> Result<Loaded<RawReferral>, Diagnostic> {
+    parse_file(source, 0)
+}
+
+/// Parses YAML text into a plain value tree, through the one YAML parser.
+pub fn parse_value(path: &Path, text: &str) -> Result<serde_yaml::Value, Diagnostic> {
+    parse_yaml(path, text, 0)
 }
 
 /// Parses a whole YAML file into `T`.
@@ -473,13 +491,14 @@ fn parse_yaml<T: DeserializeOwned>(
         let at = err.location().map(|l| (l.line(), l.column()));
         let message = plain_yaml_message(&err.to_string(), at, line_offset);
         let at = repeated_top_level_key(text, &message).or(at);
-        let help = yaml_error_help(&message);
+        let help = at
+            .and_then(|(line, _)| common_mistake(text, line))
+            .unwrap_or_else(|| yaml_error_help(&message).to_owned());
+        let several_documents = help == SEVERAL_DOCUMENTS_HELP;
         let diagnostic = Diagnostic::error(path, message).with_help(help);
         match at {
             Some((line, column)) => diagnostic.at(line + line_offset, column),
-            None if help == SEVERAL_DOCUMENTS_HELP => {
-                diagnostic.at_location(second_document(text, line_offset))
-            }
+            None if several_documents => diagnostic.at_location(second_document(text, line_offset)),
             None => diagnostic,
         }
     })
@@ -619,6 +638,67 @@ fn plain_type_names(message: &str) -> String {
         );
     }
     plain
+}
+
+/// Advice for the YAML mistakes people make most, recognised on the line where parsing
+/// failed (1-based): a tab in the indentation, an unquoted value holding `: `, and list
+/// items with no key above them.
+fn common_mistake(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let error_line = *lines.get(line.checked_sub(1)?)?;
+    let indentation = &error_line[..error_line.len() - error_line.trim_start().len()];
+    if indentation.contains('\t') {
+        return Some("YAML does not allow tabs in indentation: indent with spaces".to_owned());
+    }
+    if let Some((key, value)) = value_with_colon(error_line) {
+        return Some(format!(
+            "the value of `{key}` contains `: `, which YAML reads as the start of another key: put the value in quotes, `{key}: \"{value}\"`"
+        ));
+    }
+    if is_orphan_item(&lines, line - 1) {
+        return Some(
+            "this list item has no key above it: add a line `events:` before the first `- ` item (and indent the items under it)"
+                .to_owned(),
+        );
+    }
+    None
+}
+
+/// The first `key: value` pair on the line whose unquoted value itself holds `: `.
+fn value_with_colon(line: &str) -> Option<(&str, &str)> {
+    let body = line.trim_start().trim_start_matches("- ").trim();
+    let body = body
+        .strip_prefix('{')
+        .map_or(body, |inner| inner.trim_end_matches('}'));
+    body.split(", ").find_map(|pair| {
+        let (key, value) = pair.trim().split_once(": ")?;
+        let value = value.trim();
+        let quoted = value.starts_with(['"', '\'']);
+        (!quoted && value.contains(": ")).then_some((key.trim(), value))
+    })
+}
+
+/// Whether the line at `index` (0-based) is a `- ` item whose nearest line above that is not
+/// an item, blank or a comment is not a `key:` opening a block.
+fn is_orphan_item(lines: &[&str], index: usize) -> bool {
+    let is_item = |line: &str| {
+        let trimmed = line.trim_start();
+        trimmed == "-" || trimmed.starts_with("- ")
+    };
+    if !is_item(lines[index]) {
+        return false;
+    }
+    let above = lines[..index].iter().rev().find(|line| {
+        let trimmed = line.trim();
+        !(trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || is_item(line)
+            || line.starts_with([' ', '\t']))
+    });
+    above.is_none_or(|line| {
+        let without_comment = line.split(" #").next().unwrap_or(line).trim_end();
+        !without_comment.ends_with(':')
+    })
 }
 
 const SEVERAL_DOCUMENTS_HELP: &str = "a file holds one record: remove the `---` line and what follows it, or move it to a file of its own";

@@ -141,7 +141,10 @@ mod tests {
         };
         std::thread::sleep(std::time::Duration::from_millis(200));
         drop(first);
-        assert!(waiter.join().unwrap(), "the second taker should have waited");
+        assert!(
+            waiter.join().unwrap(),
+            "the second taker should have waited"
+        );
         assert!(!path.exists());
     }
 }

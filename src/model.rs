@@ -100,6 +100,8 @@ pub struct Referral {
     pub program: String,
     pub referred_on: NaiveDate,
     pub motivation: Option<String>,
+    /// Their account name or id in the program, which imported sales are matched by.
+    pub account: Option<String>,
     pub tags: Vec<String>,
     pub events: Vec<Event>,
 }
@@ -120,6 +122,21 @@ pub struct Event {
     pub amount: Option<f64>,
     /// Only on replies.
     pub interest: Option<Interest>,
+    /// Time spent on it; only on the events that are something you did for them.
+    pub minutes: Option<u32>,
+    /// The program's id of a sale; only on sales.
+    pub reference: Option<String>,
+}
+
+impl EventKind {
+    /// The events that record time you spent, and so may carry `minutes`.
+    pub const TIMED: &'static [Self] = &[
+        Self::WelcomeSent,
+        Self::NudgeSent,
+        Self::FollowUpSent,
+        Self::HelpGiven,
+        Self::Congratulated,
+    ];
 }
 
 /// Declares a closed set of words used in content files, with parsing and display.
@@ -210,6 +227,19 @@ content_words!(
     }
 );
 
+impl ActionKind {
+    /// The event that records this action as done.
+    pub fn completed_by(self) -> EventKind {
+        match self {
+            ActionKind::Welcome => EventKind::WelcomeSent,
+            ActionKind::Nudge => EventKind::NudgeSent,
+            ActionKind::FollowUp => EventKind::FollowUpSent,
+            ActionKind::OfferHelp => EventKind::HelpGiven,
+            ActionKind::Congratulate => EventKind::Congratulated,
+        }
+    }
+}
+
 /// `content/emails/<kind>.md`, validated but not yet compiled.
 #[derive(Debug)]
 pub struct EmailTemplate {
@@ -221,51 +251,62 @@ pub struct EmailTemplate {
     pub body_line: usize,
 }
 
-/// Validates everything `load` read. Returns `None` when the config is unusable; referral
-/// and template problems are recorded and the offending files left out.
-pub fn validate(raw: RawContent, diagnostics: &mut Diagnostics) -> Option<Project> {
-    // Referrals are checked against the programs as written, even when something else in
-    // the config is wrong, so that one run reports every problem.
-    let program_ids: Option<Vec<String>> = raw
-        .config
-        .as_ref()
-        .and_then(|loaded| match &loaded.value.programs {
-            Some(Field::Valid(programs)) if !programs.is_empty() => Some(programs),
+/// The programs as written in the config, for checking referrals even when something else
+/// in the config is wrong, so that one run reports every problem.
+struct ProgramIndex {
+    /// Valid program ids, sorted.
+    ids: Vec<String>,
+    /// The ids of programs with a `residual_rate`.
+    with_rate: Vec<String>,
+}
+
+impl ProgramIndex {
+    fn new(config: Option<&Loaded<RawConfig>>) -> Option<Self> {
+        let Some(Field::Valid(programs)) = config.and_then(|c| c.value.programs.as_ref()) else {
+            return None;
+        };
+        let id = |program: &RawProgram| match &program.id {
+            Some(Field::Valid(id)) if is_slug(id) => Some(id.clone()),
             _ => None,
-        })
-        .map(|programs| {
-            let mut ids: Vec<String> = programs
-                .iter()
-                .filter_map(|p| match &p.id {
-                    Some(Field::Valid(id)) if is_slug(id) => Some(id.clone()),
-                    _ => None,
-                })
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        })
-        .filter(|ids| !ids.is_empty());
-    let program_ids: Option<Vec<&str>> = program_ids
-        .as_ref()
-        .map(|ids| ids.iter().map(String::as_str).collect());
+        };
+        let mut ids: Vec<String> = programs.iter().filter_map(id).collect();
+        ids.sort();
+        ids.dedup();
+        let with_rate = programs
+            .iter()
+            .filter(|p| matches!(p.residual_rate, Some(Field::Valid(_))))
+            .filter_map(id)
+            .collect();
+        (!ids.is_empty()).then_some(Self { ids, with_rate })
+    }
+}
+
+/// Validates everything `load` read. `today` is the real date (not `--as-of`), for warning
+/// about dates that have not happened yet. Returns `None` when the config is unusable;
+/// referral and template problems are recorded and the offending files left out.
+pub fn validate(
+    raw: RawContent,
+    today: NaiveDate,
+    diagnostics: &mut Diagnostics,
+) -> Option<Project> {
+    let programs = ProgramIndex::new(raw.config.as_ref());
     let config = raw
         .config
         .and_then(|loaded| validate_config(&loaded, diagnostics));
 
     let files: Vec<Loaded<RawReferral>> = unique_referral_files(raw.referrals, diagnostics);
-    let results: Vec<Result<Referral, Vec<Diagnostic>>> = files
+    let results: Vec<(Option<Validated>, Vec<Diagnostic>)> = files
         .into_par_iter()
-        .map(|loaded| validate_referral(loaded, program_ids.as_deref()))
+        .map(|loaded| validate_referral(loaded, programs.as_ref(), today))
         .collect();
-    let mut referrals = Vec::with_capacity(results.len());
-    for result in results {
-        match result {
-            Ok(referral) => referrals.push(referral),
-            Err(problems) => diagnostics.extend(problems),
-        }
+    let mut validated = Vec::with_capacity(results.len());
+    for (referral, problems) in results {
+        diagnostics.extend(problems);
+        validated.extend(referral);
     }
-    referrals.sort_by(|a, b| a.id.cmp(&b.id));
+    validated.sort_by(|a, b| a.referral.id.cmp(&b.referral.id));
+    diagnostics.extend(across_referrals(&validated));
+    let referrals = validated.into_iter().map(|v| v.referral).collect();
 
     let email_templates = validate_emails(raw.emails, diagnostics);
     Some(Project {
@@ -423,17 +464,35 @@ impl<'a> FileCheck<'a> {
         match parse_date(value) {
             Ok(date) => Some(date),
             Err(message) => {
-                self.error(keys, message, "write dates as YYYY-MM-DD, e.g. 2026-09-01");
+                self.error(keys, message, date_help(value));
                 None
             }
         }
     }
 
-    fn finish<T>(self, value: Option<T>) -> Result<T, Vec<Diagnostic>> {
-        match value {
-            Some(value) if self.problems.is_empty() => Ok(value),
-            _ => Err(self.problems),
+    /// Warns about a date that has not happened yet: usually a mistyped year.
+    fn not_after_today(&mut self, keys: &[Key<'_>], date: NaiveDate, today: NaiveDate) {
+        if date > today {
+            self.warning(
+                keys,
+                format!("{date} is after today ({today}), so the report ignores it until then"),
+                "check the year; if it is right, nothing needs doing",
+            );
         }
+    }
+
+    fn warning(&mut self, keys: &[Key<'_>], message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(
+            Diagnostic::warning(&self.source.path, message)
+                .at_location(self.source.locate(keys))
+                .with_help(help),
+        );
+    }
+
+    /// The value, unless an error was found; and every diagnostic, warnings included.
+    fn finish<T>(self, value: Option<T>) -> (Option<T>, Vec<Diagnostic>) {
+        let failed = self.problems.iter().any(Diagnostic::is_error);
+        (value.filter(|_| !failed), self.problems)
     }
 }
 
@@ -474,13 +533,9 @@ fn validate_config(loaded: &Loaded<RawConfig>, diagnostics: &mut Diagnostics) ->
         rules,
         report,
     });
-    match check.finish(config) {
-        Ok(config) => Some(config),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            None
-        }
-    }
+    let (config, problems) = check.finish(config);
+    diagnostics.extend(problems);
+    config
 }
 
 fn validate_sender(check: &mut FileCheck<'_>, raw: &RawSender) -> Option<Sender> {
@@ -687,10 +742,19 @@ fn validate_report(check: &mut FileCheck<'_>, raw: Option<&RawReport>) -> Report
     settings
 }
 
+/// A valid referral and where its cross-file keys are written, for the checks that compare
+/// files.
+struct Validated {
+    referral: Referral,
+    email_at: Option<Location>,
+    account_at: Option<Location>,
+}
+
 fn validate_referral(
     loaded: Loaded<RawReferral>,
-    program_ids: Option<&[&str]>,
-) -> Result<Referral, Vec<Diagnostic>> {
+    programs: Option<&ProgramIndex>,
+    today: NaiveDate,
+) -> (Option<Validated>, Vec<Diagnostic>) {
     let Loaded { source, value: raw } = loaded;
     let mut check = FileCheck::new(&source);
     let id = referral_id(&source);
@@ -712,14 +776,15 @@ fn validate_referral(
         raw.program.as_ref(),
         "a program id from content/config.yaml",
     );
-    if let (Some(program), Some(known)) = (program, program_ids)
-        && !known.contains(&program.as_str())
+    if let (Some(program), Some(programs)) = (program, programs)
+        && !programs.ids.contains(program)
     {
+        let known: Vec<&str> = programs.ids.iter().map(String::as_str).collect();
         check.error(
             &at("program"),
             format!(
                 "unknown program `{program}`; expected one of the program ids in content/config.yaml: {}",
-                quoted_list(known)
+                quoted_list(&known)
             ),
             did_you_mean(program, known.iter().copied()).unwrap_or_else(|| {
                 "correct the id, or add the program to content/config.yaml".to_owned()
@@ -732,7 +797,16 @@ fn validate_referral(
         "a date, YYYY-MM-DD",
     );
     let referred_on = referred_on.and_then(|date| check.date(&at("referred_on"), date));
+    if let Some(date) = referred_on {
+        check.not_after_today(&at("referred_on"), date, today);
+    }
     let motivation = check.optional(&at("motivation"), raw.motivation.as_ref(), "text");
+    let account = check.optional(
+        &at("account"),
+        raw.account.as_ref(),
+        "their account name or id in the program",
+    );
+    let account = account.map(|account| check.text_line(&at("account"), "account", account));
     check.optional(&at("notes"), raw.notes.as_ref(), "text");
     let tags = check.optional(
         &at("tags"),
@@ -752,12 +826,58 @@ fn validate_referral(
         .enumerate()
         .filter_map(|(index, event)| Some((index, validate_event(&mut check, index, event)?)))
         .collect();
-    for (index, event) in &events {
+    let has_rate = match (program, programs) {
+        (Some(program), Some(programs)) => programs.with_rate.contains(program),
+        _ => false,
+    };
+    check_event_history(&mut check, &events, referred_on, today, has_rate);
+    let mut events: Vec<Event> = events.into_iter().map(|(_, event)| event).collect();
+    events.sort_by_key(|event| event.date);
+    let validated = match (name, email, program, referred_on) {
+        (Some(name), Some(email), Some(program), Some(referred_on)) => Some(Validated {
+            referral: Referral {
+                id,
+                path: source.path.clone(),
+                name,
+                email,
+                program: program.clone(),
+                referred_on,
+                motivation: motivation.cloned(),
+                account,
+                tags,
+                events,
+            },
+            email_at: source.locate(&at("email")),
+            account_at: source.locate(&at("account")),
+        }),
+        _ => None,
+    };
+    check.finish(validated)
+}
+
+/// Checks of a referral's events against each other and the referral: errors for what
+/// cannot be, warnings for what is probably a mistake.
+fn check_event_history(
+    check: &mut FileCheck<'_>,
+    events: &[(usize, Event)],
+    referred_on: Option<NaiveDate>,
+    today: NaiveDate,
+    has_rate: bool,
+) {
+    let at = |index: usize, key| [Key::Field("events"), Key::Item(index), Key::Field(key)];
+    let let_go_on = events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::LetGo)
+        .map(|(_, e)| e.date)
+        .min();
+    let mut refs: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, event) in events {
+        let index = *index;
         if let Some(referred_on) = referred_on
             && event.date < referred_on
         {
             check.error(
-                &[Key::Field("events"), Key::Item(*index), Key::Field("date")],
+                &at(index, "date"),
                 format!(
                     "the event is dated {}, before `referred_on` ({referred_on})",
                     event.date
@@ -765,24 +885,87 @@ fn validate_referral(
                 "correct the event's date or `referred_on`: nothing happens before the referral",
             );
         }
+        check.not_after_today(&at(index, "date"), event.date, today);
+        if let Some(let_go_on) = let_go_on
+            && event.date > let_go_on
+        {
+            check.warning(
+                &at(index, "date"),
+                format!(
+                    "this `{}` event is dated after the `let_go` of {let_go_on}, so the report ignores it",
+                    event.kind
+                ),
+                "if the relationship picked up again, remove the `let_go` event; otherwise correct the date",
+            );
+        }
+        if has_rate && event.kind == EventKind::Sale && event.amount.is_none() {
+            check.warning(
+                &at(index, "type"),
+                "this sale has no `amount`, so it adds nothing to the estimated residual",
+                "add `amount:` with the sale's value, e.g. `amount: 49.00`",
+            );
+        }
+        if let Some(reference) = &event.reference
+            && let Some(first) = refs.insert(reference, index)
+        {
+            refs.insert(reference, first);
+            check.error(
+                &at(index, "ref"),
+                format!(
+                    "the sale `ref` `{reference}` is already used by event {} of this referral",
+                    first + 1
+                ),
+                "each sale has its own `ref`: remove the repeated sale or correct its `ref`",
+            );
+        }
     }
-    let mut events: Vec<Event> = events.into_iter().map(|(_, event)| event).collect();
-    events.sort_by_key(|event| event.date);
-    let referral = match (name, email, program, referred_on) {
-        (Some(name), Some(email), Some(program), Some(referred_on)) => Some(Referral {
-            id,
-            path: source.path.clone(),
-            name,
-            email,
-            program: program.clone(),
-            referred_on,
-            motivation: motivation.cloned(),
-            tags,
-            events,
-        }),
-        _ => None,
-    };
-    check.finish(referral)
+}
+
+/// Checks that compare referral files: the same address in two records, and an account
+/// used twice in one program.
+fn across_referrals(validated: &[Validated]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let mut emails: BTreeMap<String, &Referral> = BTreeMap::new();
+    let mut accounts: BTreeMap<(&str, &str), &Referral> = BTreeMap::new();
+    for v in validated {
+        let referral = &v.referral;
+        if let Some(first) = emails.get(&referral.email.to_lowercase()) {
+            problems.push(
+                Diagnostic::warning(
+                    &referral.path,
+                    format!(
+                        "the address `{}` is also the address of {}",
+                        referral.email,
+                        first.path.display()
+                    ),
+                )
+                .at_location(v.email_at)
+                .with_help("one person, one record: merge the two files, or correct the address"),
+            );
+        } else {
+            emails.insert(referral.email.to_lowercase(), referral);
+        }
+        let Some(account) = referral.account.as_deref() else {
+            continue;
+        };
+        if let Some(first) = accounts.get(&(referral.program.as_str(), account)) {
+            problems.push(
+                Diagnostic::error(
+                    &referral.path,
+                    format!(
+                        "the account `{account}` in program `{}` is also the account of {}",
+                        referral.program,
+                        first.path.display()
+                    ),
+                )
+                .at_location(v.account_at)
+                .with_help("an account belongs to one referral, and imported sales are matched by it: correct one of the two"),
+            );
+        } else {
+            accounts.insert((referral.program.as_str(), account), referral);
+        }
+    }
+    problems
 }
 
 /// The id is the file stem; `load` only accepts files whose stem is UTF-8.
@@ -793,6 +976,9 @@ fn referral_id(source: &Source) -> String {
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
+
+/// The most minutes one event can record: a whole day.
+const MAX_MINUTES: u32 = 1440;
 
 fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Option<Event> {
     let at = |key| [Key::Field("events"), Key::Item(index), Key::Field(key)];
@@ -870,12 +1056,59 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         }
         interest
     });
+    let minutes = validate_minutes(check, &at("minutes"), raw.minutes.as_ref(), kind, written);
+    let reference = check.optional(
+        &at("ref"),
+        raw.reference.as_ref(),
+        "the program's id of the sale, in quotes",
+    );
+    let reference = reference.map(|reference| {
+        if kind.is_some_and(|k| k != EventKind::Sale) {
+            check.error(
+                &at("ref"),
+                format!("`ref` is only allowed on `sale` events, not on `{written}`"),
+                "remove `ref`, or change the type to `sale`",
+            );
+        }
+        check.text_line(&at("ref"), "sale ref", reference)
+    });
     Some(Event {
         date: date?,
         kind: kind?,
         amount,
         interest,
+        minutes,
+        reference,
     })
+}
+
+fn validate_minutes(
+    check: &mut FileCheck<'_>,
+    keys: &[Key<'_>],
+    raw: Option<&Field<u32>>,
+    kind: Option<EventKind>,
+    written: &str,
+) -> Option<u32> {
+    let shape = format!("a whole number of minutes from 0 to {MAX_MINUTES}");
+    let minutes = check.optional(keys, raw, &shape).copied()?;
+    if kind.is_some_and(|k| !EventKind::TIMED.contains(&k)) {
+        let timed: Vec<&str> = EventKind::TIMED.iter().map(|k| k.as_str()).collect();
+        check.error(
+            keys,
+            format!(
+                "`minutes` is only allowed on events that record your time ({}), not on `{written}`",
+                quoted_list(&timed)
+            ),
+            "remove `minutes`, or put them on the event that took your time",
+        );
+    } else if minutes > MAX_MINUTES {
+        check.error(
+            keys,
+            format!("`minutes` is {minutes}, more than a day ({MAX_MINUTES})"),
+            "record the minutes this one contact took; log longer help as several events",
+        );
+    }
+    Some(minutes)
 }
 
 fn validate_emails(
@@ -968,8 +1201,38 @@ pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{value}` is not a real calendar date"))
 }
 
+/// How to write a date that is not `YYYY-MM-DD`, with the intended date spelled out where the
+/// mistake is a common one: unpadded numbers, or day and month around slashes or dots.
+fn date_help(value: &str) -> String {
+    let numbers: Vec<u32> = value
+        .trim()
+        .split(['-', '/', '.'])
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    let written = |y: u32, m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(y as i32, m, d).map(|date| date.format("%Y-%m-%d").to_string())
+    };
+    match numbers[..] {
+        [y, m, d] if y >= 1000 && value.contains('-') => match written(y, m, d) {
+            Some(date) => format!("write it as `{date}`: four-digit year, two-digit month and day"),
+            None => "write dates as YYYY-MM-DD, e.g. 2026-09-01".to_owned(),
+        },
+        [a, b, y] if y >= 1000 => match (written(y, b, a), written(y, a, b)) {
+            (Some(day_first), Some(month_first)) if day_first != month_first => format!(
+                "write dates as YYYY-MM-DD: `{day_first}` if the day comes first, `{month_first}` if the month does"
+            ),
+            (Some(date), _) | (None, Some(date)) => {
+                format!("write dates as YYYY-MM-DD: `{date}`")
+            }
+            (None, None) => "write dates as YYYY-MM-DD, e.g. 2026-09-01".to_owned(),
+        },
+        _ => "write dates as YYYY-MM-DD, e.g. 2026-09-01".to_owned(),
+    }
+}
+
 /// "did you mean `x`?" for the candidate closest to a misspelt `word`, if one is close.
-fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     closest(word, candidates).map(|candidate| format!("did you mean `{candidate}`?"))
 }
 

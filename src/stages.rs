@@ -368,7 +368,34 @@ pub struct Derived<'a> {
     pub history: Vec<HistoryPoint>,
 }
 
+/// How many actions due after the report week are listed after this week's.
+pub const UPCOMING_LISTED: usize = 5;
+
 impl<'a> Derived<'a> {
+    /// The actions as the report and `agenda` list them: every one due by the end of the
+    /// week, overdue ones first, then the next [`UPCOMING_LISTED`] after it; by due date,
+    /// then name.
+    pub fn agenda(&self) -> Vec<(&AffiliateState<'a>, NextAction)> {
+        let mut actions: Vec<(&AffiliateState<'a>, NextAction)> = self
+            .affiliates
+            .iter()
+            .filter_map(|affiliate| Some((affiliate, affiliate.status.action?)))
+            .collect();
+        actions.sort_by(|(a, x), (b, y)| {
+            (x.due, &a.referral.name, &a.referral.id).cmp(&(
+                y.due,
+                &b.referral.name,
+                &b.referral.id,
+            ))
+        });
+        let this_week = actions
+            .iter()
+            .filter(|(_, action)| self.week.urgency(action.due).is_this_week())
+            .count();
+        actions.truncate(this_week + UPCOMING_LISTED);
+        actions
+    }
+
     /// Every next action due by the end of the week (overdue ones included), with whose it is.
     pub fn actions_this_week(&self) -> impl Iterator<Item = (&AffiliateState<'a>, NextAction)> {
         self.affiliates.iter().filter_map(|affiliate| {

@@ -26,6 +26,8 @@ fn event(date: &str, kind: EventKind) -> Event {
         kind,
         amount: None,
         interest: None,
+        minutes: None,
+        reference: None,
     }
 }
 
@@ -55,6 +57,7 @@ fn referral_to(id: &str, program: &str, referred_on: &str, events: &[Event]) -> 
         program: program.to_owned(),
         referred_on: day(referred_on),
         motivation: None,
+        account: None,
         tags: Vec::new(),
         events,
     }

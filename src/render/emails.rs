@@ -54,7 +54,7 @@ pub struct RenderedEmail {
 impl RenderedEmail {
     /// The `.eml` path relative to the output folder.
     pub fn eml_path(&self) -> String {
-        format!("emails/{}--{}.eml", self.id, self.kind)
+        eml_path(&self.id, self.kind)
     }
 
     /// The `.txt` path relative to the output folder.
@@ -66,6 +66,11 @@ impl RenderedEmail {
     pub fn copy_text(&self) -> String {
         format!("Subject: {}\n\n{}", self.subject, self.text)
     }
+}
+
+/// The `.eml` path of a referral's email for an action, relative to the output folder.
+pub fn eml_path(id: &str, kind: ActionKind) -> String {
+    format!("emails/{id}--{kind}.eml")
 }
 
 /// The emails written in one build, found by referral id and action kind.
@@ -278,6 +283,7 @@ fn sample_referral() -> Referral {
         program: String::new(),
         referred_on: day,
         motivation: Some("Save for a trip".to_owned()),
+        account: Some("alex-sample".to_owned()),
         tags: vec!["blogger".to_owned()],
         events: Vec::new(),
     }

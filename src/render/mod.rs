@@ -19,7 +19,9 @@ use crate::report::{Naming, Report};
 use crate::stages::Derived;
 
 use emails::WrittenEmails;
+pub use emails::eml_path;
 use pages::{EmailsPage, PageSettings, Pages, ReportPage};
+pub use pages::{action_step, stage_label, why};
 
 /// Every output file, keyed by its path relative to the output folder.
 #[derive(Debug, Default)]

@@ -14,7 +14,7 @@ use crate::model::{ActionKind, Project, Rules, Stage};
 use crate::render::emails::{RenderedEmail, WrittenEmails};
 use crate::render::{plural, template_help};
 use crate::report::{Naming, Report, cents};
-use crate::stages::{AffiliateState, Derived, Reason};
+use crate::stages::{AffiliateState, Derived, Reason, UPCOMING_LISTED};
 
 /// The built-in report templates, by name; a user's `templates/<name>` replaces one.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -22,9 +22,6 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("index.html", include_str!("../../templates/index.html")),
     ("emails.html", include_str!("../../templates/emails.html")),
 ];
-
-/// How many upcoming actions the report lists after those due this week.
-const UPCOMING_SHOWN: usize = 5;
 
 /// The compiled report templates.
 pub struct Pages {
@@ -370,7 +367,7 @@ fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
 }
 
 /// Why an action is due, in the user's words.
-fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
+pub fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
     match reason {
         Reason::Referred(on) => format!("referred {}, not contacted yet", ago(on, as_of)),
         Reason::LastTouch(on) => format!("no sale yet; last touch {}", ago(on, as_of)),
@@ -418,7 +415,7 @@ fn action_rows(
         .collect();
     rows.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.who.cmp(&b.who)));
     let due_count = rows.iter().filter(|r| r.urgency != "upcoming").count();
-    rows.truncate(due_count + UPCOMING_SHOWN);
+    rows.truncate(due_count + UPCOMING_LISTED);
     rows
 }
 

@@ -1,0 +1,138 @@
+//! `affrel done`: referral ids → for each, the event that completes its current next action,
+//! appended to its file; all files or none.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::cli::{DoneArgs, Exit};
+use crate::cmd::{fail, print_all, shown, today, validated_project};
+use crate::diagnostic::Diagnostic;
+use crate::edit::text::{EventFields, Item};
+use crate::edit::{Change, Session, find_record};
+use crate::model::{EventKind, Project};
+use crate::render::action_step;
+use crate::stages;
+
+/// Records each referral's next action as done.
+pub fn run(args: &DoneArgs) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    let session = match Session::open(&args.root.path) {
+        Ok(session) => session,
+        Err(problem) => return fail(&[problem]),
+    };
+    let (project, diagnostics) = validated_project(session.root(), today);
+    let Some(project) = project else {
+        return fail(&diagnostics);
+    };
+    let date = args.event.date.clone().unwrap_or_else(|| today.to_string());
+    let mut done = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for id in &args.ids {
+        if !seen.insert(id) {
+            problems.push(named_twice(id));
+            continue;
+        }
+        let planned = find_record(session.root(), id).and_then(|path| {
+            let (kind, step) = completing_event(&project, id, today)?;
+            let item = Item::event(&EventFields {
+                date: &date,
+                kind: kind.as_str(),
+                minutes: args.event.minutes.as_deref(),
+                note: args.event.note.as_deref(),
+                ..EventFields::default()
+            });
+            let change = session.append(&path, &item)?;
+            Ok(Recorded {
+                id,
+                path,
+                kind,
+                step,
+                change,
+            })
+        });
+        match planned {
+            Ok(recorded) => done.push(recorded),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if !problems.is_empty() {
+        return fail(&problems);
+    }
+    let changes: Vec<Change> = done.iter().map(|r| r.change.clone()).collect();
+    match session.apply(&changes, today) {
+        Ok(warnings) => {
+            print_all(&warnings);
+            for r in &done {
+                println!(
+                    "{}: {}: recorded {} on {date} in {}",
+                    r.id,
+                    r.step,
+                    r.kind,
+                    shown(&args.root.path, &r.path).display()
+                );
+            }
+            Exit::Success
+        }
+        Err(problems) => fail(&problems),
+    }
+}
+
+/// One referral's completed action, ready to write.
+struct Recorded<'a> {
+    id: &'a str,
+    path: PathBuf,
+    kind: EventKind,
+    step: &'static str,
+    change: Change,
+}
+
+/// The event that completes the referral's next action as of `today`, and the action's step.
+fn completing_event(
+    project: &Project,
+    id: &str,
+    today: NaiveDate,
+) -> Result<(EventKind, &'static str), Diagnostic> {
+    let Ok(index) = project
+        .referrals
+        .binary_search_by(|r| r.id.as_str().cmp(id))
+    else {
+        return Err(Diagnostic::error(
+            "content/referrals",
+            format!("no valid referral has the id `{id}`"),
+        ));
+    };
+    let referral = &project.referrals[index];
+    let program = project.config.programs.get(&referral.program);
+    let status = program.and_then(|p| stages::status(referral, p, &project.config.rules, today));
+    let Some(status) = status else {
+        return Err(Diagnostic::error(
+            &referral.path,
+            format!(
+                "`{id}` was referred on {}, after today, so there is nothing to do yet",
+                referral.referred_on
+            ),
+        )
+        .with_help("correct `referred_on`, or wait until then"));
+    };
+    match status.action {
+        Some(action) => Ok((action.kind.completed_by(), action_step(action.kind))),
+        None => Err(Diagnostic::error(
+            &referral.path,
+            format!(
+                "`{id}` has no next action to mark done: their stage is `{}`",
+                status.stage
+            ),
+        )
+        .with_help("to record something else, use `affrel log ID TYPE`")),
+    }
+}
+
+fn named_twice(id: &str) -> Diagnostic {
+    Diagnostic::error("content/referrals", format!("`{id}` is named twice"))
+        .with_help("name each referral once; nothing was written")
+}

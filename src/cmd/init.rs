@@ -1,0 +1,36 @@
+//! `affrel init`: scaffold a ready project in a folder.
+
+use std::path::Path;
+
+use crate::cli::Exit;
+use crate::cmd::today;
+use crate::init;
+
+/// Writes the starter files, skipping any that exist.
+pub fn run(dir: &Path) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    match init::scaffold(dir, today) {
+        Ok(done) => {
+            for path in &done.written {
+                println!("created {}", dir.join(path).display());
+            }
+            for path in &done.skipped {
+                println!("skipped {} (already exists)", dir.join(path).display());
+            }
+            println!(
+                "next: edit {}, then run `affrel build`",
+                dir.join("content/config.yaml").display()
+            );
+            Exit::Success
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot create the project in {}: {err}",
+                dir.display()
+            );
+            Exit::InvalidContent
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! `affrel log`: one event → appended to a referral's file, which keeps every other byte,
+//! checked as `check` checks it before it is written.
+
+use crate::cli::{Exit, LogArgs};
+use crate::cmd::{fail, print_all, shown, today};
+use crate::edit::text::{EventFields, Item};
+use crate::edit::{Session, find_record};
+
+/// Appends the event to the record's `events` list.
+pub fn run(args: &LogArgs) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    let session = match Session::open(&args.root.path) {
+        Ok(session) => session,
+        Err(problem) => return fail(&[problem]),
+    };
+    let path = match find_record(session.root(), &args.id) {
+        Ok(path) => path,
+        Err(problem) => return fail(&[problem]),
+    };
+    let date = args.event.date.clone().unwrap_or_else(|| today.to_string());
+    let item = Item::event(&EventFields {
+        date: &date,
+        kind: &args.kind,
+        amount: args.amount.as_deref(),
+        interest: args.interest.as_deref(),
+        minutes: args.event.minutes.as_deref(),
+        reference: args.reference.as_deref(),
+        note: args.event.note.as_deref(),
+    });
+    let change = match session.append(&path, &item) {
+        Ok(change) => change,
+        Err(problem) => return fail(&[problem]),
+    };
+    match session.apply(&[change], today) {
+        Ok(warnings) => {
+            print_all(&warnings);
+            println!(
+                "recorded {} on {date} in {}",
+                args.kind,
+                shown(&args.root.path, &path).display()
+            );
+            Exit::Success
+        }
+        Err(problems) => fail(&problems),
+    }
+}

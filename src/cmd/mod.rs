@@ -1,0 +1,80 @@
+//! One file per subcommand, each composing the pipeline steps; this module holds what they
+//! share: resolving dates, loading a validated project, and printing diagnostics.
+
+pub mod agenda;
+pub mod build;
+pub mod check;
+pub mod completions;
+pub mod done;
+pub mod init;
+pub mod log;
+pub mod new;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::cli::Exit;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::load;
+use crate::model::{self, Project};
+
+/// The real date: `SOURCE_DATE_EPOCH` when set, else the clock. `None` after printing a
+/// usage error when `SOURCE_DATE_EPOCH` is not a date.
+pub fn today() -> Option<NaiveDate> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) => {
+            let date = value
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+                .map(|moment| moment.date_naive())
+                .filter(|date| (0..=9999).contains(&date.year()));
+            if date.is_none() {
+                eprintln!(
+                    "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01 within years 0 to 9999\n  help: unset it or pass --as-of YYYY-MM-DD"
+                );
+            }
+            date
+        }
+        Err(_) => Some(chrono::Local::now().date_naive()),
+    }
+}
+
+/// Loads and validates the project as `check` does; `None` when it has errors.
+pub fn validated_project(root: &Path, today: NaiveDate) -> (Option<Project>, Vec<Diagnostic>) {
+    let mut diagnostics = Diagnostics::default();
+    let raw = load::load(root, &mut diagnostics);
+    let project = model::validate(raw, today, &mut diagnostics);
+    let failed = diagnostics.has_errors();
+    (project.filter(|_| !failed), diagnostics.into_sorted())
+}
+
+/// A path relative to the root as the user can type it from where they ran the command.
+pub fn shown(root: &Path, relative: &Path) -> PathBuf {
+    if root == Path::new(".") {
+        relative.to_path_buf()
+    } else {
+        root.join(relative)
+    }
+}
+
+/// Prints diagnostics to stderr, in the order given.
+pub fn print_all(diagnostics: &[Diagnostic]) {
+    let mut stderr = std::io::stderr().lock();
+    for diagnostic in diagnostics {
+        // A closed stderr leaves nobody to tell; the exit status still says what happened.
+        let _ = writeln!(stderr, "{diagnostic}");
+    }
+}
+
+/// Prints every diagnostic and a closing count; exit status 1.
+pub fn fail(diagnostics: &[Diagnostic]) -> Exit {
+    print_all(diagnostics);
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let noun = if errors == 1 { "problem" } else { "problems" };
+    eprintln!("error: {errors} {noun} found; nothing was written");
+    Exit::InvalidContent
+}

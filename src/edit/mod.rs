@@ -1,0 +1,374 @@
+//! Requested changes to records (a new referral, appended events) → new file texts that are
+//! checked as `check` checks them, then written atomically under the project lock. With
+//! `init`, the only code that writes under `content/`.
+//!
+//! Every command that changes records runs one [`Session`]: it holds the project lock for
+//! its whole life, so two affrel processes never change records at once and no update is
+//! lost; it finishes a change that a killed process left half-done; and it writes several
+//! files all or none.
+
+pub mod text;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::load::{self, CONTENT_DIR, RawContent, Source};
+use crate::lock::Lock;
+use crate::model;
+
+use text::{Item, Unplaceable};
+
+/// The project lock, beside `content/`; it exists only while a command holds it.
+const LOCK_FILE: &str = ".content.affrel-lock";
+/// The list of renames of a change to several files, kept until all are done.
+const JOURNAL_FILE: &str = ".content.affrel-journal";
+/// A UTF-8 byte-order mark, kept where a file has one.
+const BOM: &str = "\u{feff}";
+
+/// One file's new text, and the bytes it was computed from.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Relative to the root.
+    pub path: PathBuf,
+    /// The file as read; `None` for a file to create.
+    pub before: Option<Vec<u8>>,
+    /// The new text, without a byte-order mark.
+    pub after: String,
+    /// Whether `before` started with a byte-order mark (kept in the new file).
+    bom: bool,
+}
+
+impl Change {
+    /// A new file.
+    pub fn create(path: PathBuf, text: String) -> Self {
+        Self {
+            path,
+            before: None,
+            after: text,
+            bom: false,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let bom = if self.bom { BOM } else { "" };
+        format!("{bom}{}", self.after).into_bytes()
+    }
+}
+
+/// The project lock held, and what was read under it.
+pub struct Session {
+    root: PathBuf,
+    _lock: Lock,
+}
+
+impl Session {
+    /// Takes the project lock (waiting for another affrel run, and saying so) and finishes a
+    /// change to several files that an earlier run was killed in the middle of.
+    pub fn open(root: &Path) -> Result<Self, Diagnostic> {
+        let content = root.join(CONTENT_DIR);
+        if !content.is_dir() {
+            return Err(Diagnostic::error(CONTENT_DIR, "there is no content folder here")
+                .with_help("run the command in a project folder, pass --root, or start one with `affrel init`"));
+        }
+        let lock = Lock::acquire(&root.join(LOCK_FILE), || {
+            eprintln!("waiting for another affrel run to finish changing records…");
+        })
+        .map_err(|err| {
+            Diagnostic::error(LOCK_FILE, err.to_string()).with_help(
+                "wait for the other run to finish and try again; if no other affrel is running, delete the lock file",
+            )
+        })?;
+        let session = Self {
+            root: root.to_path_buf(),
+            _lock: lock,
+        };
+        session.finish_interrupted()?;
+        Ok(session)
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The change that appends `item` to the events of the record at `path`.
+    pub fn append(&self, path: &Path, item: &Item) -> Result<Change, Diagnostic> {
+        let before = fs::read(self.root.join(path))
+            .map_err(|err| Diagnostic::error(path, format!("cannot read the file: {err}")))?;
+        let Ok(written) = std::str::from_utf8(&before) else {
+            return Err(Diagnostic::error(path, "the file is not valid UTF-8")
+                .with_help("save the file with UTF-8 encoding"));
+        };
+        let (bom, text) = match written.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, written),
+        };
+        let after = text::append_event(text, item)
+            .map_err(|Unplaceable(why)| cannot_place(path, &why, item))?;
+        appends_exactly(path, text, &after, item)?;
+        Ok(Change {
+            path: path.to_path_buf(),
+            before: Some(before.clone()),
+            after,
+            bom,
+        })
+    }
+
+    /// Checks the project with `changes` applied, exactly as `check` does, and writes them
+    /// when nothing is wrong: all files or none. Returns the warnings about the changed
+    /// files; on failure, every error in the project and those warnings.
+    pub fn apply(
+        self,
+        changes: &[Change],
+        today: NaiveDate,
+    ) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+        let mut diagnostics = Diagnostics::default();
+        let mut raw = load::load(&self.root, &mut diagnostics);
+        for change in changes {
+            substitute(&mut raw, change, &mut diagnostics);
+        }
+        let project = model::validate(raw, today, &mut diagnostics);
+        let changed_paths: BTreeSet<&Path> = changes.iter().map(|c| c.path.as_path()).collect();
+        let relevant: Vec<Diagnostic> = diagnostics
+            .into_sorted()
+            .into_iter()
+            .filter(|d| d.is_error() || changed_paths.contains(d.path.as_path()))
+            .collect();
+        if project.is_none() || relevant.iter().any(Diagnostic::is_error) {
+            return Err(relevant);
+        }
+        self.commit(changes).map_err(|problem| {
+            let mut all = relevant.clone();
+            all.push(problem);
+            all
+        })?;
+        Ok(relevant)
+    }
+
+    /// Writes every change beside its file, then renames them into place. Several files are
+    /// listed in a journal first, so that a run killed among the renames is finished by the
+    /// next one.
+    fn commit(&self, changes: &[Change]) -> Result<(), Diagnostic> {
+        for change in changes {
+            self.unchanged_since_read(change)?;
+        }
+        let mut staged = Vec::with_capacity(changes.len());
+        for change in changes {
+            let temp = temp_path(&change.path);
+            if let Err(err) = self.stage(change, &temp) {
+                for (temp, _) in &staged {
+                    let _ = fs::remove_file(self.root.join(temp));
+                }
+                let _ = fs::remove_file(self.root.join(&temp));
+                return Err(write_error(&change.path, &err));
+            }
+            staged.push((temp, change));
+        }
+        let journal = staged.len() > 1;
+        if journal {
+            let renames: Vec<(PathBuf, PathBuf)> = staged
+                .iter()
+                .map(|(temp, change)| (temp.clone(), change.path.clone()))
+                .collect();
+            self.write_journal(&renames)
+                .map_err(|err| write_error(Path::new(JOURNAL_FILE), &err))?;
+        }
+        for (temp, change) in &staged {
+            let placed = if change.before.is_some() {
+                fs::rename(self.root.join(temp), self.root.join(&change.path))
+            } else {
+                create_new(&self.root.join(temp), &self.root.join(&change.path))
+            };
+            placed.map_err(|err| write_error(&change.path, &err))?;
+        }
+        if journal {
+            let _ = fs::remove_file(self.root.join(JOURNAL_FILE));
+        }
+        Ok(())
+    }
+
+    /// Refuses to replace a file that someone changed after it was read.
+    fn unchanged_since_read(&self, change: &Change) -> Result<(), Diagnostic> {
+        let now = fs::read(self.root.join(&change.path)).ok();
+        if now == change.before {
+            return Ok(());
+        }
+        let message = if change.before.is_none() {
+            "the file appeared while affrel was preparing it"
+        } else {
+            "the file changed while affrel was preparing the change"
+        };
+        Err(Diagnostic::error(&change.path, message)
+            .with_help("nothing was written; run the command again"))
+    }
+
+    /// Writes a change's bytes to `temp`, with the permissions of the file it replaces, and
+    /// flushes them to disk.
+    fn stage(&self, change: &Change, temp: &Path) -> io::Result<()> {
+        let temp = self.root.join(temp);
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(&change.bytes())?;
+        if change.before.is_some()
+            && let Ok(metadata) = fs::metadata(self.root.join(&change.path))
+        {
+            file.set_permissions(metadata.permissions())?;
+        }
+        file.sync_all()
+    }
+
+    fn write_journal(&self, renames: &[(PathBuf, PathBuf)]) -> io::Result<()> {
+        let lines = renames
+            .iter()
+            .map(|(temp, target)| Ok([path_text(temp)?, path_text(target)?]))
+            .collect::<io::Result<Vec<[String; 2]>>>()?;
+        let json = serde_json::to_vec(&lines).map_err(io::Error::other)?;
+        let temp = self.root.join(temp_path(Path::new(JOURNAL_FILE)));
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        fs::rename(temp, self.root.join(JOURNAL_FILE))
+    }
+
+    /// Completes the renames listed in a journal left by a run that was killed.
+    fn finish_interrupted(&self) -> Result<(), Diagnostic> {
+        let journal = self.root.join(JOURNAL_FILE);
+        let Ok(json) = fs::read(&journal) else {
+            return Ok(());
+        };
+        let renames: Vec<[String; 2]> = serde_json::from_slice(&json).map_err(|err| {
+            Diagnostic::error(
+                JOURNAL_FILE,
+                format!("cannot read the journal of an interrupted change: {err}"),
+            )
+            .with_help("check the records it names, then delete the journal file")
+        })?;
+        let mut finished = 0;
+        for [temp, target] in &renames {
+            let temp = self.root.join(temp);
+            if temp.exists() {
+                fs::rename(&temp, self.root.join(target))
+                    .map_err(|err| write_error(Path::new(target), &err))?;
+                finished += 1;
+            }
+        }
+        let _ = fs::remove_file(&journal);
+        if finished > 0 {
+            eprintln!("finished an interrupted change to {finished} records");
+        }
+        Ok(())
+    }
+}
+
+/// Puts a change's text in place of (or beside) the files `load` read.
+fn substitute(raw: &mut RawContent, change: &Change, diagnostics: &mut Diagnostics) {
+    let stem = change
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let files = raw.referrals.entry(stem).or_default();
+    files.retain(|loaded| loaded.source.path != change.path);
+    let source = Source {
+        path: change.path.clone(),
+        text: change.after.clone(),
+    };
+    match load::parse_referral(source) {
+        Ok(loaded) => files.push(loaded),
+        Err(problem) => diagnostics.push(problem),
+    }
+}
+
+/// Checks that `after` means exactly `before` with `item` appended to its events: the line
+/// scan placed the item where YAML reads it, and disturbed nothing else.
+fn appends_exactly(path: &Path, before: &str, after: &str, item: &Item) -> Result<(), Diagnostic> {
+    use serde_yaml::Value;
+    let events_key = Value::String("events".to_owned());
+    let parsed = |text: &str| load::parse_value(path, text);
+    let mut expected = parsed(before)?;
+    let new_item = match parsed(&format!("- {}", item.flow()))? {
+        Value::Sequence(mut items) if items.len() == 1 => items.remove(0),
+        _ => {
+            return Err(cannot_place(
+                path,
+                "the new event does not read back as one item",
+                item,
+            ));
+        }
+    };
+    let Value::Mapping(record) = &mut expected else {
+        return Err(cannot_place(
+            path,
+            "the file is not a mapping of keys",
+            item,
+        ));
+    };
+    match record.get_mut(&events_key) {
+        Some(Value::Sequence(events)) => events.push(new_item),
+        Some(Value::Null) | None => {
+            record.insert(events_key, Value::Sequence(vec![new_item]));
+        }
+        Some(_) => return Err(cannot_place(path, "`events` is not a list", item)),
+    }
+    if parsed(after)? == expected {
+        Ok(())
+    } else {
+        Err(cannot_place(path, "the file's layout is unusual", item))
+    }
+}
+
+fn cannot_place(path: &Path, why: &str, item: &Item) -> Diagnostic {
+    Diagnostic::error(path, format!("cannot add the event to this file: {why}")).with_help(format!(
+        "add it to the `events:` list by hand: `- {}`",
+        item.flow()
+    ))
+}
+
+fn write_error(path: &Path, err: &io::Error) -> Diagnostic {
+    Diagnostic::error(path, format!("cannot write the file: {err}"))
+        .with_help("check the folder's permissions and free space; no record was changed")
+}
+
+/// The hidden file a change is written to before it replaces `path`.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.affrel-tmp"))
+}
+
+/// Moves `temp` to `target`, refusing to replace a file that exists there.
+fn create_new(temp: &Path, target: &Path) -> io::Result<()> {
+    let linked = fs::hard_link(temp, target);
+    let _ = fs::remove_file(temp);
+    linked
+}
+
+fn path_text(path: &Path) -> io::Result<String> {
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| io::Error::other(format!("the path {} is not UTF-8", path.display())))
+}
+
+/// The path of the referral file with this id, in any subfolder.
+pub fn find_record(root: &Path, id: &str) -> Result<PathBuf, Diagnostic> {
+    let (files, _) = load::find_referral_files(root);
+    if let Some((_, path)) = files.iter().find(|(stem, _)| stem == id) {
+        return Ok(path.clone());
+    }
+    let help =
+        model::did_you_mean(id, files.iter().map(|(stem, _)| stem.as_str())).unwrap_or_else(|| {
+            "the id is the record's file name without `.yaml`; `affrel agenda` lists who is due"
+                .to_owned()
+        });
+    Err(Diagnostic::error(
+        Path::new(CONTENT_DIR).join("referrals"),
+        format!("no referral has the id `{id}`"),
+    )
+    .with_help(help))
+}
