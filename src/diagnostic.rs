@@ -77,12 +77,13 @@ impl Diagnostic {
         self
     }
 
-    fn sort_key(&self) -> (&Path, usize, usize, Severity, &str) {
+    /// Errors first, then warnings; each by file, line and column.
+    fn sort_key(&self) -> (Severity, &Path, usize, usize, &str) {
         (
+            self.severity,
             &self.path,
             self.line.unwrap_or(0),
             self.column.unwrap_or(0),
-            self.severity,
             &self.message,
         )
     }
@@ -143,7 +144,8 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.is_error()).count()
     }
 
-    /// All diagnostics, sorted by file, line and column: the order they are printed in.
+    /// All diagnostics, errors before warnings, each sorted by file, line and column: the
+    /// order they are printed in.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.items.dedup();
