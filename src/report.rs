@@ -51,6 +51,8 @@ pub struct AffiliateView {
     pub next_action: Option<ActionView>,
     pub sales: usize,
     pub first_sale_on: Option<NaiveDate>,
+    /// The minutes recorded on their events up to D.
+    pub minutes_invested: u64,
 }
 
 /// A next action in `report.json`.
@@ -158,6 +160,7 @@ impl Report {
                 }),
                 sales: a.sales,
                 first_sale_on: a.first_sale_on,
+                minutes_invested: a.minutes_invested,
             })
             .collect();
         affiliates.sort_by(|a, b| a.id.cmp(&b.id));

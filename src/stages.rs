@@ -320,6 +320,8 @@ pub struct AffiliateState<'a> {
     pub first_sale_on: Option<NaiveDate>,
     /// The latest event other than a sale on or before D: the last time you were in touch.
     pub last_contact: Option<NaiveDate>,
+    /// The `minutes` of events on or before D: the time you have spent on them.
+    pub minutes_invested: u64,
     /// Stage as of the day before the week started, `None` if the referral did not exist yet.
     pub stage_before_week: Option<Stage>,
 }
@@ -541,6 +543,7 @@ fn affiliate_state<'a>(
         amount_this_week: sales_this_week.iter().sum(),
         first_sale_on: first(events, EventKind::Sale),
         last_contact: latest(events, &contact_kinds),
+        minutes_invested: events.iter().filter_map(|e| e.minutes).map(u64::from).sum(),
         stage_before_week: timeline.before_week.map(|s| s.stage),
     })
 }

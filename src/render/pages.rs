@@ -263,6 +263,8 @@ pub struct PersonRow {
     pub last_contact: Option<NaiveDate>,
     pub sales: usize,
     pub motivation: Option<String>,
+    /// Time spent on them, e.g. "1 h 30 min"; `None` when none was recorded.
+    pub time_invested: Option<String>,
 }
 
 /// Everything `emails/index.html` shows.
@@ -583,6 +585,17 @@ fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
     rows
 }
 
+/// Minutes as hours and minutes: "45 min", "2 h", "1 h 30 min"; `None` for none.
+pub fn time_invested(minutes: u64) -> Option<String> {
+    let (hours, rest) = (minutes / 60, minutes % 60);
+    match (hours, rest) {
+        (0, 0) => None,
+        (0, m) => Some(format!("{m} min")),
+        (h, 0) => Some(format!("{h} h")),
+        (h, m) => Some(format!("{h} h {m} min")),
+    }
+}
+
 fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<PersonRow> {
     let mut rows: Vec<PersonRow> = derived
         .affiliates
@@ -600,6 +613,7 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
                 urgency: action.map(|x| derived.week.urgency(x.due).as_str()),
                 last_contact: a.last_contact,
                 sales: a.sales,
+                time_invested: time_invested(a.minutes_invested),
                 motivation: if public {
                     None
                 } else {
