@@ -34,6 +34,8 @@ pub enum Command {
     Log(LogArgs),
     /// Record that each referral's next action is done (after sending this week's emails).
     Done(DoneArgs),
+    /// Read a program's sales export and record the sales it adds (a dry run without --write).
+    Import(ImportArgs),
     /// Print a shell completion script: `affrel completions bash > ~/.local/share/bash-completion/completions/affrel`.
     Completions(CompletionsArgs),
 }
@@ -175,6 +177,22 @@ pub struct EventArgs {
     pub minutes: Option<String>,
 }
 
+/// Arguments of `affrel import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The sales export, a CSV file
+    #[arg(value_name = "CSV")]
+    pub file: PathBuf,
+    /// The id of the program it comes from; its `import` block says how to read it
+    #[arg(long)]
+    pub program: String,
+    /// Record the sales (without it, only list what would be added)
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
 /// Arguments of `affrel completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -205,6 +223,7 @@ pub fn run(cli: &Cli) -> Exit {
         Command::New(args) => cmd::new::run(args),
         Command::Log(args) => cmd::log::run(args),
         Command::Done(args) => cmd::done::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Completions(args) => cmd::completions::run(args.shell),
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cmd;
 pub mod diagnostic;
 pub mod edit;
+pub mod import;
 pub mod init;
 pub mod load;
 pub mod lock;

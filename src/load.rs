@@ -114,12 +114,36 @@ pub struct RawProgram {
     pub url: Option<Field<String>>,
     pub residual_commissions: Option<Field<bool>>,
     pub residual_rate: Option<Field<f64>>,
+    pub import: Option<Field<RawImport>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
 /// The keys of a program.
-pub const PROGRAM_KEYS: &[&str] = &["id", "name", "url", "residual_commissions", "residual_rate"];
+pub const PROGRAM_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "url",
+    "residual_commissions",
+    "residual_rate",
+    "import",
+];
+
+/// A program's `import` block: which columns of its sales export mean what.
+#[derive(Debug, Deserialize)]
+pub struct RawImport {
+    pub referral: Option<Field<String>>,
+    pub date: Option<Field<String>>,
+    pub date_format: Option<Field<String>>,
+    pub amount: Option<Field<String>>,
+    #[serde(rename = "ref")]
+    pub reference: Option<Field<String>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
+}
+
+/// The keys of an `import` block.
+pub const IMPORT_KEYS: &[&str] = &["referral", "date", "date_format", "amount", "ref"];
 
 /// The `rules` block; absent keys take DESIGN's defaults in `model`.
 #[derive(Debug, Deserialize)]

@@ -11,9 +11,9 @@ use rayon::prelude::{IntoParallelIterator, ParallelIterator};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::load::{
-    CONFIG_KEYS, EVENT_KEYS, Field, Key, Loaded, PROGRAM_KEYS, REFERRAL_KEYS, REPORT_KEYS,
-    RULES_KEYS, RawConfig, RawContent, RawEmail, RawEvent, RawProgram, RawReferral, RawReport,
-    RawRules, RawSender, SENDER_KEYS, Source, UnknownKeys,
+    CONFIG_KEYS, EVENT_KEYS, Field, IMPORT_KEYS, Key, Loaded, PROGRAM_KEYS, REFERRAL_KEYS,
+    REPORT_KEYS, RULES_KEYS, RawConfig, RawContent, RawEmail, RawEvent, RawImport, RawProgram,
+    RawReferral, RawReport, RawRules, RawSender, SENDER_KEYS, Source, UnknownKeys,
 };
 
 /// A whole validated project: what every later step works from.
@@ -56,6 +56,19 @@ pub struct Program {
     pub residual_commissions: bool,
     /// The user's share of their referrals' sales, 0..=1.
     pub residual_rate: Option<f64>,
+    /// How to read the program's sales export.
+    pub import: Option<ImportMapping>,
+}
+
+/// The column names of a program's sales export, and how its dates are written.
+#[derive(Debug, Clone)]
+pub struct ImportMapping {
+    pub referral: String,
+    pub date: String,
+    /// A chrono `strftime` format; `%Y-%m-%d` by default.
+    pub date_format: String,
+    pub amount: Option<String>,
+    pub reference: Option<String>,
 }
 
 /// The day counts that drive the stage rules.
@@ -615,6 +628,13 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
                 "write your share of their sales as a fraction, e.g. 0.10 for 10%",
             );
         }
+        let import = check
+            .optional(
+                &at("import"),
+                program.import.as_ref(),
+                "a block naming the columns of the program's sales export",
+            )
+            .and_then(|raw| validate_import(check, index, raw));
         let (Some(id), Some(name), Some(&residual_commissions)) = (id, name, residual) else {
             continue;
         };
@@ -624,6 +644,7 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
             url,
             residual_commissions,
             residual_rate: rate,
+            import,
         };
         if programs.insert(id.clone(), validated).is_some() {
             check.error(
@@ -634,6 +655,78 @@ fn validate_programs(check: &mut FileCheck<'_>, raw: &[RawProgram]) -> BTreeMap<
         }
     }
     programs
+}
+
+fn validate_import(
+    check: &mut FileCheck<'_>,
+    index: usize,
+    raw: &RawImport,
+) -> Option<ImportMapping> {
+    let block = [
+        Key::Field("programs"),
+        Key::Item(index),
+        Key::Field("import"),
+    ];
+    let at = |key| {
+        [
+            Key::Field("programs"),
+            Key::Item(index),
+            Key::Field("import"),
+            Key::Field(key),
+        ]
+    };
+    check.unknown_keys(&block, &raw.unknown, IMPORT_KEYS);
+    let mut column = |key: &'static str, field: Option<&Field<String>>, required: bool| {
+        let shape = "the name of a column in the export's header line";
+        let name = if required {
+            check.required(&at(key), field, shape)
+        } else {
+            check.optional(&at(key), field, shape)
+        };
+        name.map(|name| check.text_line(&at(key), "column name", name))
+    };
+    let referral = column("referral", raw.referral.as_ref(), true);
+    let date = column("date", raw.date.as_ref(), true);
+    let amount = column("amount", raw.amount.as_ref(), false);
+    let reference = column("ref", raw.reference.as_ref(), false);
+    let date_format = check
+        .optional(
+            &at("date_format"),
+            raw.date_format.as_ref(),
+            "a date format such as \"%m/%d/%Y\"",
+        )
+        .cloned()
+        .unwrap_or_else(|| "%Y-%m-%d".to_owned());
+    if !is_date_format(&date_format) {
+        check.error(
+            &at("date_format"),
+            format!("`{date_format}` is not a date format that names a year, a month and a day"),
+            "write it with chrono's `%` codes, e.g. \"%m/%d/%Y\" for 09/25/2026 or \"%d.%m.%Y\" for 25.09.2026",
+        );
+    }
+    Some(ImportMapping {
+        referral: referral?,
+        date: date?,
+        date_format,
+        amount,
+        reference,
+    })
+}
+
+/// Whether `format` is a valid chrono format that can read a whole date.
+fn is_date_format(format: &str) -> bool {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
+    let Some(sample) = NaiveDate::from_ymd_opt(2026, 9, 25).and_then(|d| d.and_hms_opt(0, 0, 0))
+    else {
+        return false;
+    };
+    // Writing fails, rather than panics, for codes a date and time cannot fill (a zone).
+    let mut written = String::new();
+    !items.iter().any(|item| matches!(item, Item::Error))
+        && std::fmt::Write::write_fmt(&mut written, format_args!("{}", sample.format(format)))
+            .is_ok()
+        && NaiveDate::parse_from_str(&written, format) == Ok(sample.date())
 }
 
 /// The largest rule value: a hundred years of days. Larger values could only mean "never",

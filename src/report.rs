@@ -53,6 +53,8 @@ pub struct AffiliateView {
     pub first_sale_on: Option<NaiveDate>,
     /// The minutes recorded on their events up to D.
     pub minutes_invested: u64,
+    /// Their sales up to D times the program's residual rate, rounded to cents.
+    pub estimated_residual: f64,
 }
 
 /// A next action in `report.json`.
@@ -86,6 +88,11 @@ pub struct MetricsView {
     pub sales_this_week: usize,
     pub sales_amount_this_week: f64,
     pub estimated_residual_this_week: f64,
+    pub minutes_invested: u64,
+    pub minutes_invested_this_week: u64,
+    pub estimated_residual_total: f64,
+    pub estimated_residual_contacted: f64,
+    pub residual_per_hour_invested: Option<f64>,
 }
 
 /// One week of the stage history.
@@ -161,6 +168,7 @@ impl Report {
                 sales: a.sales,
                 first_sale_on: a.first_sale_on,
                 minutes_invested: a.minutes_invested,
+                estimated_residual: cents(a.estimated_residual),
             })
             .collect();
         affiliates.sort_by(|a, b| a.id.cmp(&b.id));
@@ -201,6 +209,11 @@ impl From<&Metrics> for MetricsView {
             sales_this_week: m.sales_this_week,
             sales_amount_this_week: cents(m.sales_amount_this_week),
             estimated_residual_this_week: cents(m.estimated_residual_this_week),
+            minutes_invested: m.minutes_invested,
+            minutes_invested_this_week: m.minutes_invested_this_week,
+            estimated_residual_total: cents(m.estimated_residual_total),
+            estimated_residual_contacted: cents(m.estimated_residual_contacted),
+            residual_per_hour_invested: m.residual_per_hour_invested.map(cents),
         }
     }
 }

@@ -322,6 +322,10 @@ pub struct AffiliateState<'a> {
     pub last_contact: Option<NaiveDate>,
     /// The `minutes` of events on or before D: the time you have spent on them.
     pub minutes_invested: u64,
+    /// The `minutes` of events from the start of the week to D.
+    pub minutes_this_week: u64,
+    /// Their sales on or before D times the program's `residual_rate`: what they earned you.
+    pub estimated_residual: f64,
     /// Stage as of the day before the week started, `None` if the referral did not exist yet.
     pub stage_before_week: Option<Stage>,
 }
@@ -354,6 +358,16 @@ pub struct Metrics {
     pub sales_this_week: usize,
     pub sales_amount_this_week: f64,
     pub estimated_residual_this_week: f64,
+    /// Minutes recorded on events dated on or before D.
+    pub minutes_invested: u64,
+    /// Minutes recorded on events dated from the start of the week to D.
+    pub minutes_invested_this_week: u64,
+    /// Every sale on or before D times its program's `residual_rate`.
+    pub estimated_residual_total: f64,
+    /// The same, over contacted referrals only.
+    pub estimated_residual_contacted: f64,
+    /// `estimated_residual_contacted` per hour invested; `None` when no minutes were recorded.
+    pub residual_per_hour_invested: Option<f64>,
 }
 
 /// Everything the report says, derived as of one date.
@@ -543,9 +557,24 @@ fn affiliate_state<'a>(
         amount_this_week: sales_this_week.iter().sum(),
         first_sale_on: first(events, EventKind::Sale),
         last_contact: latest(events, &contact_kinds),
-        minutes_invested: events.iter().filter_map(|e| e.minutes).map(u64::from).sum(),
+        minutes_invested: minutes(events),
+        minutes_this_week: minutes(events.iter().filter(|e| e.date >= week.start)),
+        estimated_residual: events
+            .iter()
+            .filter(|e| e.kind == EventKind::Sale)
+            .filter_map(|e| e.amount)
+            .sum::<f64>()
+            * timeline.program.residual_rate.unwrap_or(0.0),
         stage_before_week: timeline.before_week.map(|s| s.stage),
     })
+}
+
+fn minutes<'e>(events: impl IntoIterator<Item = &'e Event>) -> u64 {
+    events
+        .into_iter()
+        .filter_map(|e| e.minutes)
+        .map(u64::from)
+        .sum()
 }
 
 fn metrics(affiliates: &[AffiliateState<'_>]) -> Metrics {
@@ -560,6 +589,11 @@ fn metrics(affiliates: &[AffiliateState<'_>]) -> Metrics {
         sales_this_week: 0,
         sales_amount_this_week: 0.0,
         estimated_residual_this_week: 0.0,
+        minutes_invested: 0,
+        minutes_invested_this_week: 0,
+        estimated_residual_total: 0.0,
+        estimated_residual_contacted: 0.0,
+        residual_per_hour_invested: None,
     };
     let mut days_to_first_sale = Vec::new();
     for affiliate in affiliates {
@@ -578,7 +612,15 @@ fn metrics(affiliates: &[AffiliateState<'_>]) -> Metrics {
         m.sales_this_week += affiliate.sales_this_week;
         m.sales_amount_this_week += affiliate.amount_this_week;
         m.estimated_residual_this_week += affiliate.amount_this_week * rate;
+        m.minutes_invested += affiliate.minutes_invested;
+        m.minutes_invested_this_week += affiliate.minutes_this_week;
+        m.estimated_residual_total += affiliate.estimated_residual;
+        if contacted {
+            m.estimated_residual_contacted += affiliate.estimated_residual;
+        }
     }
+    m.residual_per_hour_invested = (m.minutes_invested > 0)
+        .then(|| m.estimated_residual_contacted / (m.minutes_invested as f64 / 60.0));
     m.first_sale_rate_contacted = ratio(m.contacted_with_sale, m.contacted);
     m.first_sale_rate_uncontacted = ratio(m.uncontacted_with_sale, m.referrals - m.contacted);
     m.median_days_to_first_sale = median(&mut days_to_first_sale);

@@ -74,6 +74,7 @@ fn program(id: &str, residual_commissions: bool, residual_rate: Option<f64>) -> 
         url: None,
         residual_commissions,
         residual_rate,
+        import: None,
     }
 }
 

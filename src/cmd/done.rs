@@ -46,7 +46,7 @@ pub fn run(args: &DoneArgs) -> Exit {
                 note: args.event.note.as_deref(),
                 ..EventFields::default()
             });
-            let change = session.append(&path, &item)?;
+            let change = session.append(&path, std::slice::from_ref(&item))?;
             Ok(Recorded {
                 id,
                 path,

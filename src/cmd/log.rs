@@ -29,7 +29,7 @@ pub fn run(args: &LogArgs) -> Exit {
         reference: args.reference.as_deref(),
         note: args.event.note.as_deref(),
     });
-    let change = match session.append(&path, &item) {
+    let change = match session.append(&path, std::slice::from_ref(&item)) {
         Ok(change) => change,
         Err(problem) => return fail(&[problem]),
     };

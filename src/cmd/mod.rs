@@ -6,6 +6,7 @@ pub mod build;
 pub mod check;
 pub mod completions;
 pub mod done;
+pub mod import;
 pub mod init;
 pub mod log;
 pub mod new;

@@ -96,8 +96,8 @@ impl Session {
         &self.root
     }
 
-    /// The change that appends `item` to the events of the record at `path`.
-    pub fn append(&self, path: &Path, item: &Item) -> Result<Change, Diagnostic> {
+    /// The change that appends `items`, in order, to the events of the record at `path`.
+    pub fn append(&self, path: &Path, items: &[Item]) -> Result<Change, Diagnostic> {
         let before = fs::read(self.root.join(path))
             .map_err(|err| Diagnostic::error(path, format!("cannot read the file: {err}")))?;
         let Ok(written) = std::str::from_utf8(&before) else {
@@ -108,9 +108,12 @@ impl Session {
             Some(rest) => (true, rest),
             None => (false, written),
         };
-        let after = text::append_event(text, item)
-            .map_err(|Unplaceable(why)| cannot_place(path, &why, item))?;
-        appends_exactly(path, text, &after, item)?;
+        let mut after = text.to_owned();
+        for item in items {
+            after = text::append_event(&after, item)
+                .map_err(|Unplaceable(why)| cannot_place(path, &why, item))?;
+        }
+        appends_exactly(path, text, &after, items)?;
         Ok(Change {
             path: path.to_path_buf(),
             before: Some(before.clone()),
@@ -283,41 +286,45 @@ fn substitute(raw: &mut RawContent, change: &Change, diagnostics: &mut Diagnosti
     }
 }
 
-/// Checks that `after` means exactly `before` with `item` appended to its events: the line
-/// scan placed the item where YAML reads it, and disturbed nothing else.
-fn appends_exactly(path: &Path, before: &str, after: &str, item: &Item) -> Result<(), Diagnostic> {
+/// Checks that `after` means exactly `before` with `items` appended to its events: the line
+/// scan placed them where YAML reads them, and disturbed nothing else.
+fn appends_exactly(
+    path: &Path,
+    before: &str,
+    after: &str,
+    items: &[Item],
+) -> Result<(), Diagnostic> {
     use serde_yaml::Value;
+    let Some(first) = items.first() else {
+        return Ok(());
+    };
+    let unusual = |why: &str| cannot_place(path, why, first);
     let events_key = Value::String("events".to_owned());
     let parsed = |text: &str| load::parse_value(path, text);
     let mut expected = parsed(before)?;
-    let new_item = match parsed(&format!("- {}", item.flow()))? {
-        Value::Sequence(mut items) if items.len() == 1 => items.remove(0),
-        _ => {
-            return Err(cannot_place(
-                path,
-                "the new event does not read back as one item",
-                item,
-            ));
-        }
+    let listed = items.iter().fold(String::new(), |mut listed, item| {
+        listed.push_str("- ");
+        listed.push_str(&item.flow());
+        listed.push('\n');
+        listed
+    });
+    let Value::Sequence(new_items) = parsed(&listed)? else {
+        return Err(unusual("the new events do not read back as a list"));
     };
     let Value::Mapping(record) = &mut expected else {
-        return Err(cannot_place(
-            path,
-            "the file is not a mapping of keys",
-            item,
-        ));
+        return Err(unusual("the file is not a mapping of keys"));
     };
     match record.get_mut(&events_key) {
-        Some(Value::Sequence(events)) => events.push(new_item),
+        Some(Value::Sequence(events)) => events.extend(new_items),
         Some(Value::Null) | None => {
-            record.insert(events_key, Value::Sequence(vec![new_item]));
+            record.insert(events_key, Value::Sequence(new_items));
         }
-        Some(_) => return Err(cannot_place(path, "`events` is not a list", item)),
+        Some(_) => return Err(unusual("`events` is not a list")),
     }
     if parsed(after)? == expected {
         Ok(())
     } else {
-        Err(cannot_place(path, "the file's layout is unusual", item))
+        Err(unusual("the file's layout is unusual"))
     }
 }
 

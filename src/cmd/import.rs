@@ -1,0 +1,119 @@
+//! `affrel import`: a program's sales export → the sales it adds, listed (a dry run) or
+//! appended to the referrals' files, all or none.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::cli::{Exit, ImportArgs};
+use crate::cmd::{fail, print_all, shown, today, validated_project};
+use crate::diagnostic::Diagnostic;
+use crate::edit::text::{EventFields, Item};
+use crate::edit::{Change, Session, find_record};
+use crate::import::{self, NewSale, Plan};
+
+/// Lists, or with `--write` records, the sales of an export.
+pub fn run(args: &ImportArgs) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return fail(&[
+                Diagnostic::error(&args.file, format!("cannot read the file: {err}"))
+                    .with_help("pass the path of the CSV file you downloaded from the program"),
+            ]);
+        }
+    };
+    // Read and planned under the lock, so that the records cannot change in between.
+    let session = match Session::open(&args.root.path) {
+        Ok(session) => session,
+        Err(problem) => return fail(&[problem]),
+    };
+    let (project, diagnostics) = validated_project(session.root(), today);
+    let Some(project) = project else {
+        return fail(&diagnostics);
+    };
+    let plan = match import::plan(&project, &args.program, &args.file, &bytes) {
+        Ok(plan) => plan,
+        Err(problems) => return fail(&problems),
+    };
+    if plan.problems.iter().any(Diagnostic::is_error) {
+        return fail(&plan.problems);
+    }
+    print_all(&plan.problems);
+    print!("{}", listing(&plan, &args.file, args.write));
+    if !args.write || plan.sales.is_empty() {
+        if !args.write && !plan.sales.is_empty() {
+            println!("nothing was written; run again with --write to record them");
+        }
+        return Exit::Success;
+    }
+    let changes = match changes(&session, &plan) {
+        Ok(changes) => changes,
+        Err(problem) => return fail(&[problem]),
+    };
+    match session.apply(&changes, today) {
+        Ok(warnings) => {
+            print_all(&warnings);
+            for change in &changes {
+                println!("updated {}", shown(&args.root.path, &change.path).display());
+            }
+            Exit::Success
+        }
+        Err(problems) => fail(&problems),
+    }
+}
+
+/// One change per referral, appending its new sales in file order.
+fn changes(session: &Session, plan: &Plan) -> Result<Vec<Change>, Diagnostic> {
+    plan.sales
+        .iter()
+        .map(|(id, sales)| {
+            let path = find_record(session.root(), id)?;
+            let items: Vec<Item> = sales.iter().map(sale_item).collect();
+            session.append(&path, &items)
+        })
+        .collect()
+}
+
+fn sale_item(sale: &NewSale) -> Item {
+    let date = sale.date.to_string();
+    Item::event(&EventFields {
+        date: &date,
+        kind: "sale",
+        amount: sale.amount.as_deref(),
+        reference: sale.reference.as_deref(),
+        ..EventFields::default()
+    })
+}
+
+/// What the export adds, per referral, and what it leaves out.
+fn listing(plan: &Plan, file: &Path, write: bool) -> String {
+    let verb = if write { "adds" } else { "would add" };
+    let mut out = format!(
+        "{} {verb} {} to {}; {} already recorded\n",
+        file.display(),
+        count(plan.sale_count(), "sale", "sales"),
+        count(plan.sales.len(), "referral", "referrals"),
+        count(plan.already_recorded, "row", "rows"),
+    );
+    for (id, sales) in &plan.sales {
+        let _ = writeln!(out, "  {id}");
+        for sale in sales {
+            let _ = write!(out, "    {}", sale.date);
+            if let Some(amount) = &sale.amount {
+                let _ = write!(out, "  {amount}");
+            }
+            if let Some(reference) = &sale.reference {
+                let _ = write!(out, "  ref {reference}");
+            }
+            let _ = writeln!(out, "  (line {})", sale.line);
+        }
+    }
+    out
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
