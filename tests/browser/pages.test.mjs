@@ -115,9 +115,9 @@ test("under each email, the command that records it, with a copy button", async 
   const page = await open(browser, join(site.private, "emails", "index.html"), {
     permissions: ["clipboard-read", "clipboard-write"],
   });
-  const button = page.locator("article.email .record button.copy").first();
-  await button.click();
-  assert.equal(await button.textContent(), "Copied");
+  await page.locator("article.email .record button.copy").first().click();
+  // The clipboard answers asynchronously; the button says so once it has.
+  await page.locator("article.email .record button.copy", { hasText: "Copied" }).waitFor({ timeout: 5000 });
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), commands[0].shown);
 });
 
