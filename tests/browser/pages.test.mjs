@@ -121,6 +121,14 @@ test("under each email, the command that records it, with a copy button", async 
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), commands[0].shown);
 });
 
+test("the report and the emails page fit a phone's width", async () => {
+  for (const file of ["index.html", join("emails", "index.html")]) {
+    const page = await open(browser, join(site.private, file), { viewport: { width: 390, height: 800 } });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${file} is ${width} px wide`);
+  }
+});
+
 test("a screenshot of the report is taken, under 600 KB", async () => {
   const page = await open(browser, join(site.private, "index.html"), { viewport: { width: 1280, height: 1000 } });
   const path = join(site.folder, "report.png");
