@@ -205,15 +205,17 @@ describe("without JavaScript", () => {
 
 describe("printed", () => {
   for (const file of ["index.html", join("emails", "index.html")]) {
-    test(`${file} shows no buttons or filters, and keeps rows whole`, async () => {
+    test(`${file} shows no buttons or filters, and keeps rows and emails whole`, async () => {
       const page = await open(browser, join(site.private, file));
       await page.emulateMedia({ media: "print" });
       const controls = await page.$$eval("button, input, a.button, fieldset", (items) =>
         items.filter((i) => i.getClientRects().length > 0).map((i) => i.outerHTML.slice(0, 80)),
       );
       assert.deepEqual(controls, []);
-      const splittable = await page.$$eval("tr", (rows) => rows.filter((r) => getComputedStyle(r).breakInside !== "avoid").length);
-      assert.equal(splittable, 0, "every table row has break-inside: avoid");
+      const splittable = await page.$$eval("tr, article.email", (items) =>
+        items.filter((i) => getComputedStyle(i).breakInside !== "avoid").map((i) => i.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(splittable, [], "every table row and email has break-inside: avoid");
       for (const format of ["A4", "Letter"]) {
         const pdf = await page.pdf({ format });
         const pages = pdf.toString("latin1").match(/\/Type\s*\/Page\b/g).length;
