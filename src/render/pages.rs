@@ -256,6 +256,10 @@ pub struct PersonRow {
     pub program: String,
     pub stage: Stage,
     pub stage_label: &'static str,
+    /// The stage's place in the method's order, for sorting by stage.
+    pub stage_rank: usize,
+    /// The record's tags; empty in public reports.
+    pub tags: Vec<String>,
     pub action: Option<ActionKind>,
     pub action_label: Option<&'static str>,
     pub due: Option<NaiveDate>,
@@ -274,6 +278,16 @@ pub struct EmailsPage<'a> {
     pub week: &'a str,
     pub as_of: NaiveDate,
     pub emails: Vec<EmailCard<'a>>,
+    /// The kinds of the emails, in the method's order, each with how many there are.
+    pub kinds: Vec<KindCount>,
+}
+
+/// How many emails of one kind the emails page shows.
+#[derive(Serialize)]
+pub struct KindCount {
+    pub kind: ActionKind,
+    pub label: &'static str,
+    pub count: usize,
 }
 
 /// One email on the emails page.
@@ -289,6 +303,10 @@ pub struct EmailCard<'a> {
     pub due: NaiveDate,
     pub kind: ActionKind,
     pub kind_label: &'static str,
+    /// The card's element id: `email-<id>--<kind>`, a valid HTML id for any referral id.
+    pub anchor: String,
+    /// The command that records this email as sent: `affrel done <id>`.
+    pub done_command: String,
     pub eml: String,
     pub txt: String,
     pub mailto: &'a str,
@@ -607,6 +625,15 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
                 program: a.program.name.clone(),
                 stage: a.status.stage,
                 stage_label: stage_label(a.status.stage),
+                stage_rank: Stage::ALL
+                    .iter()
+                    .position(|&s| s == a.status.stage)
+                    .unwrap_or(0),
+                tags: if public {
+                    Vec::new()
+                } else {
+                    a.referral.tags.clone()
+                },
                 action: action.map(|x| x.kind),
                 action_label: action.map(|x| action_label(x.kind)),
                 due: action.map(|x| x.due),
@@ -643,6 +670,8 @@ impl<'a> EmailsPage<'a> {
                 html: &email.html,
                 due: email.due,
                 kind: email.kind,
+                anchor: format!("email-{}--{}", email.id, email.kind),
+                done_command: format!("affrel done {}", email.id),
                 eml: email.eml_path().trim_start_matches("emails/").to_owned(),
                 txt: email.txt_path().trim_start_matches("emails/").to_owned(),
                 mailto: &email.mailto,
@@ -650,11 +679,21 @@ impl<'a> EmailsPage<'a> {
             })
             .collect();
         cards.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.eml.cmp(&b.eml)));
+        let kinds = ActionKind::ALL
+            .iter()
+            .map(|&kind| KindCount {
+                kind,
+                label: action_label(kind),
+                count: cards.iter().filter(|card| card.kind == kind).count(),
+            })
+            .filter(|k| k.count > 0)
+            .collect();
         Self {
             title: &project.config.report.title,
             week: &derived.week.label,
             as_of: derived.as_of,
             emails: cards,
+            kinds,
         }
     }
 }
