@@ -19,6 +19,7 @@ use tera::{Context, Tera};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
 use crate::render::{hex, markdown, template_help};
+use crate::report::cents;
 use crate::stages::{AffiliateState, Derived, NextAction, Reason};
 
 /// The compiled email templates, one per action kind that has a file.
@@ -127,6 +128,8 @@ struct AffiliateFields {
     first_sale_on: Option<NaiveDate>,
     sales: usize,
     tags: Vec<String>,
+    minutes_invested: u64,
+    estimated_residual: f64,
 }
 
 #[derive(Serialize)]
@@ -157,6 +160,8 @@ struct EmailFacts<'a> {
     action: NextAction,
     sales: usize,
     first_sale_on: Option<NaiveDate>,
+    minutes_invested: u64,
+    estimated_residual: f64,
     as_of: NaiveDate,
     week: &'a str,
 }
@@ -176,6 +181,8 @@ impl EmailFacts<'_> {
                 first_sale_on: self.first_sale_on,
                 sales: self.sales,
                 tags: r.tags.clone(),
+                minutes_invested: self.minutes_invested,
+                estimated_residual: cents(self.estimated_residual),
             },
             program: ProgramFields {
                 id: self.program.id.clone(),
@@ -261,6 +268,8 @@ pub fn compile<'a>(
                 },
                 sales: 3,
                 first_sale_on: Some(sample.referred_on),
+                minutes_invested: 90,
+                estimated_residual: 12.5,
                 as_of: sample.referred_on,
                 week: "2026-W01",
             };
@@ -303,6 +312,8 @@ const CONTEXT_FIELDS: &[(&str, &[&str])] = &[
             "first_sale_on",
             "sales",
             "tags",
+            "minutes_invested",
+            "estimated_residual",
         ],
     ),
     ("program", &["id", "name", "url"]),
@@ -513,6 +524,8 @@ impl EmailTemplates<'_> {
                     action: *action,
                     sales: affiliate.sales,
                     first_sale_on: affiliate.first_sale_on,
+                    minutes_invested: affiliate.minutes_invested,
+                    estimated_residual: affiliate.estimated_residual,
                     as_of: derived.as_of,
                     week: &derived.week.label,
                 };

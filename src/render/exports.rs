@@ -11,6 +11,7 @@ use crate::model::{ActionKind, Project, Stage};
 use crate::render::emails::WrittenEmails;
 use crate::render::pages::{action_step, stage_label};
 use crate::report::Naming;
+use crate::report::cents;
 use crate::stages::{Derived, NextAction, Urgency};
 
 /// The "Everyone" table as CSV, one row per referral sorted by id.
@@ -31,6 +32,8 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
             "last_contact",
             "sales",
             "first_sale_on",
+            "minutes_invested",
+            "estimated_residual",
             "motivation",
         ])
         .map_err(failed)?;
@@ -55,6 +58,8 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
                 &date(a.last_contact),
                 &a.sales.to_string(),
                 &date(a.first_sale_on),
+                &a.minutes_invested.to_string(),
+                &format!("{:.2}", cents(a.estimated_residual)),
                 &inert(a.referral.motivation.as_deref().unwrap_or("")),
             ])
             .map_err(failed)?;

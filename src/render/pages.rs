@@ -164,6 +164,9 @@ pub struct ActionRow {
     pub email: Option<String>,
     /// `Subject: …` and the body, for the copy button.
     pub copy_text: Option<String>,
+    /// For an offer of help (where letting go is weighed): the time spent on them and what
+    /// they earned you.
+    pub investment: Option<String>,
 }
 
 /// The headline figures.
@@ -182,6 +185,12 @@ pub struct Summary {
     pub sales_this_week: usize,
     pub sales_amount_this_week: String,
     pub estimated_residual_this_week: String,
+    /// The return on your time: hours invested (all, and this week), the residual earned
+    /// through the referrals you contacted, and that per hour (`None` with no time recorded).
+    pub time_invested: String,
+    pub time_invested_this_week: String,
+    pub residual_contacted: String,
+    pub residual_per_hour: Option<String>,
 }
 
 /// One bar of the stage chart.
@@ -269,6 +278,9 @@ pub struct PersonRow {
     pub motivation: Option<String>,
     /// Time spent on them, e.g. "1 h 30 min"; `None` when none was recorded.
     pub time_invested: Option<String>,
+    pub minutes_invested: u64,
+    /// What their sales earned you, with two decimals.
+    pub earned: String,
 }
 
 /// Everything `emails/index.html` shows.
@@ -430,6 +442,7 @@ fn action_rows(
                 days_late: days_between(action.due, derived.as_of).max(0),
                 email: email.map(|e| format!("{base}{}", e.eml_path())),
                 copy_text: email.map(RenderedEmail::copy_text),
+                investment: (action.kind == ActionKind::OfferHelp).then(|| investment(affiliate)),
             })
         })
         .collect();
@@ -437,6 +450,15 @@ fn action_rows(
     let due_count = rows.iter().filter(|r| r.urgency != "upcoming").count();
     rows.truncate(due_count + UPCOMING_LISTED);
     rows
+}
+
+/// "1 h 30 min invested, earned you 12.40": the return on the time spent on one person.
+fn investment(affiliate: &AffiliateState<'_>) -> String {
+    let time = time_invested(affiliate.minutes_invested).map_or_else(
+        || "no time recorded".to_owned(),
+        |t| format!("{t} invested"),
+    );
+    format!("{time}, earned you {}", money(affiliate.estimated_residual))
 }
 
 fn percent(ratio: Option<f64>) -> Option<u32> {
@@ -467,6 +489,11 @@ fn summary(derived: &Derived<'_>) -> Summary {
         sales_this_week: m.sales_this_week,
         sales_amount_this_week: money(m.sales_amount_this_week),
         estimated_residual_this_week: money(m.estimated_residual_this_week),
+        time_invested: time_invested(m.minutes_invested).unwrap_or_else(|| "0 h".to_owned()),
+        time_invested_this_week: time_invested(m.minutes_invested_this_week)
+            .unwrap_or_else(|| "0 h".to_owned()),
+        residual_contacted: money(m.estimated_residual_contacted),
+        residual_per_hour: m.residual_per_hour_invested.map(money),
     }
 }
 
@@ -641,6 +668,8 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
                 last_contact: a.last_contact,
                 sales: a.sales,
                 time_invested: time_invested(a.minutes_invested),
+                minutes_invested: a.minutes_invested,
+                earned: money(a.estimated_residual),
                 motivation: if public {
                     None
                 } else {
