@@ -309,60 +309,62 @@ pub fn parse_amount(written: &str) -> Option<String> {
     })
 }
 
-/// The sales already in the records, to recognise a row imported before: by `ref`, or by
-/// date and amount where a row has no ref. Counted, so that two equal sales on one day in
-/// the export are two sales.
+/// The sales already in the records, to recognise a row imported before: by `ref`; else,
+/// for a row without one or a sale typed in by hand without one, by date and amount.
+/// Counted, so that two equal sales on one day in the export are two sales.
 struct Recorded {
     refs: BTreeMap<String, Vec<String>>,
-    by_day: BTreeMap<(String, NaiveDate, i64), usize>,
+    without_ref: BTreeMap<(String, NaiveDate, i64), usize>,
 }
 
 impl Recorded {
     fn new(referrals: &[&Referral]) -> Self {
         let mut recorded = Self {
             refs: BTreeMap::new(),
-            by_day: BTreeMap::new(),
+            without_ref: BTreeMap::new(),
         };
         for referral in referrals {
             for sale in referral.events.iter().filter(|e| e.kind == EventKind::Sale) {
-                if let Some(reference) = &sale.reference {
-                    recorded
+                match &sale.reference {
+                    Some(reference) => recorded
                         .refs
                         .entry(referral.id.clone())
                         .or_default()
-                        .push(reference.clone());
+                        .push(reference.clone()),
+                    None => {
+                        *recorded
+                            .without_ref
+                            .entry((referral.id.clone(), sale.date, cents(sale.amount)))
+                            .or_default() += 1;
+                    }
                 }
-                *recorded
-                    .by_day
-                    .entry((referral.id.clone(), sale.date, cents(sale.amount)))
-                    .or_default() += 1;
             }
         }
         recorded
     }
 
-    /// Whether the sale is already recorded; if so, it is used up, so that the same row
-    /// twice counts once and two equal sales count twice.
+    /// Whether the sale is already recorded. A match is used up, so that the same row twice
+    /// counts once, and a new ref is remembered, so that it is added once.
     fn take(&mut self, id: &str, sale: &NewSale) -> bool {
-        let amount = cents(sale.amount.as_deref().and_then(|a| a.parse().ok()));
-        if let Some(reference) = &sale.reference {
-            let refs = self.refs.entry(id.to_owned()).or_default();
-            if refs.contains(reference) {
-                return true;
-            }
-            refs.push(reference.clone());
-            return false;
+        let refs = self.refs.entry(id.to_owned()).or_default();
+        if let Some(reference) = &sale.reference
+            && refs.contains(reference)
+        {
+            return true;
         }
+        let amount = cents(sale.amount.as_deref().and_then(|a| a.parse().ok()));
         let count = self
-            .by_day
+            .without_ref
             .entry((id.to_owned(), sale.date, amount))
             .or_default();
         if *count > 0 {
             *count -= 1;
-            true
-        } else {
-            false
+            return true;
         }
+        if let Some(reference) = &sale.reference {
+            refs.push(reference.clone());
+        }
+        false
     }
 }
 

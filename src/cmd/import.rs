@@ -91,6 +91,13 @@ fn sale_item(sale: &NewSale) -> Item {
 /// What the export adds, per referral, and what it leaves out.
 fn listing(plan: &Plan, file: &Path, write: bool) -> String {
     let verb = if write { "adds" } else { "would add" };
+    if plan.sales.is_empty() {
+        return format!(
+            "{} adds nothing new; {} already recorded\n",
+            file.display(),
+            count(plan.already_recorded, "row", "rows")
+        );
+    }
     let mut out = format!(
         "{} {verb} {} to {}; {} already recorded\n",
         file.display(),
