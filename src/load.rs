@@ -329,10 +329,17 @@ pub fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnost
                 continue;
             }
         };
+        let relative = relative_to(root, entry.path());
         if !entry.file_type().is_file() {
+            let special = !entry.file_type().is_dir();
+            if special && entry.path().extension().is_some_and(|e| e == "yaml") {
+                problems.push(
+                    Diagnostic::warning(&relative, "ignored: not a regular file")
+                        .with_help("a referral is a plain `.yaml` file; remove or rename this one"),
+                );
+            }
             continue;
         }
-        let relative = relative_to(root, entry.path());
         let extension = entry.path().extension().and_then(|e| e.to_str());
         match extension {
             Some("yaml") => {}
@@ -434,10 +441,28 @@ fn relative_to(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
 
+/// The largest content file read: far beyond any real record, small enough to parse quickly.
+const MAX_FILE_BYTES: u64 = 4_000_000;
+
 /// Reads a file as UTF-8, locating the first invalid byte when it is not.
 pub fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
-    let bytes = std::fs::read(root.join(relative))
-        .map_err(|err| Diagnostic::error(relative, format!("cannot read the file: {err}")))?;
+    let cannot_read =
+        |err: std::io::Error| Diagnostic::error(relative, format!("cannot read the file: {err}"));
+    let size = std::fs::metadata(root.join(relative))
+        .map_err(cannot_read)?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            relative,
+            format!(
+                "the file is {} MB; content files are at most {} MB",
+                size / 1_000_000,
+                MAX_FILE_BYTES / 1_000_000
+            ),
+        )
+        .with_help("a record with years of events is a few kilobytes: check that this is the file you meant, and keep long notes elsewhere"));
+    }
+    let bytes = std::fs::read(root.join(relative)).map_err(cannot_read)?;
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             // Some Windows editors start UTF-8 files with a byte-order mark, which the YAML

@@ -458,12 +458,45 @@ impl<'a> FileCheck<'a> {
                 format!("{what} contains a control character (such as a line break or tab)"),
                 format!("write the {what} on one line, without tabs"),
             );
+        } else if value.chars().count() > MAX_LINE_CHARS {
+            self.error(
+                keys,
+                format!(
+                    "{what} is {} characters long, more than {MAX_LINE_CHARS}",
+                    value.chars().count()
+                ),
+                format!("shorten the {what}: it is shown on one line, and in email headers"),
+            );
+        } else {
+            self.no_invisible(keys, what, value, is_spoofing_character);
         }
         value.trim().to_owned()
     }
 
+    /// Refuses characters that are invisible or reorder text, which can make a value show
+    /// as something it is not (a name in a mail client's From line, a row in the report).
+    fn no_invisible(&mut self, keys: &[Key<'_>], what: &str, value: &str, bad: fn(char) -> bool) {
+        if let Some(c) = value.chars().find(|&c| bad(c)) {
+            self.error(
+                keys,
+                format!(
+                    "{what} contains the invisible character U+{:04X}, which can make it display as something else",
+                    u32::from(c)
+                ),
+                format!("retype the {what} without it (it often comes with text pasted from a web page)"),
+            );
+        }
+    }
+
     fn email(&mut self, keys: &[Key<'_>], value: &str) -> String {
-        if !is_valid_email(value) {
+        let invisible = value
+            .chars()
+            .any(|c| is_spoofing_character(c) || is_joiner(c));
+        if invisible {
+            self.no_invisible(keys, "email address", value, |c| {
+                is_spoofing_character(c) || is_joiner(c)
+            });
+        } else if !is_valid_email(value) {
             self.error(
                 keys,
                 format!("`{value}` is not a valid email address"),
@@ -563,6 +596,14 @@ fn validate_sender(check: &mut FileCheck<'_>, raw: &RawSender) -> Option<Sender>
     let email = check.required(&at("email"), raw.email.as_ref(), "your email address");
     let email = email.map(|email| check.email(&at("email"), email));
     let signature = check.optional(&at("signature"), raw.signature.as_ref(), "text");
+    if let Some(signature) = signature {
+        check.no_invisible(
+            &at("signature"),
+            "signature",
+            signature,
+            is_spoofing_character,
+        );
+    }
     let name = name?;
     Some(Sender {
         signature: signature.cloned().unwrap_or_else(|| name.clone()),
@@ -1271,6 +1312,34 @@ pub fn is_slug(value: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// The longest name, tag, account or title: it must fit on one line and in a header.
+const MAX_LINE_CHARS: usize = 200;
+
+/// Bidirectional controls and invisible format characters that have no place in a name:
+/// they can reorder or hide what is shown. Zero-width joiners are not among them: Persian
+/// and Indic names and emoji need them.
+pub fn is_spoofing_character(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// Zero-width joiners: fine in names, never in addresses.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 /// Whether `value` is an address a mail message can be sent to.

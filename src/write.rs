@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
+use crate::lock::Lock;
 use crate::render::Site;
 
 /// Refuses an output folder that is, contains or sits inside the root's source folders.
@@ -39,9 +40,12 @@ pub fn check_destination(root: &Path, out: &Path, source_dirs: &[&str]) -> Resul
     if holds_foreign_files(&out_abs) {
         return Err(Diagnostic::error(
             out,
-            "refusing to replace this folder: it holds files but no report.json, so it is not an earlier affrel output",
+            "refusing to replace this folder: it holds files but no report.json, so it is not a complete earlier affrel output",
         )
-        .with_help("every build replaces the whole --out folder; pass a new or empty folder"));
+        .with_help(format!(
+            "every build replaces the whole --out folder. If this is an output left half-written (by an older affrel or by hand), delete it with `rm -r {}` and build again; if it holds files of your own, pass another --out",
+            out.display()
+        )));
     }
     Ok(())
 }
@@ -77,48 +81,126 @@ fn resolve(path: &Path) -> PathBuf {
     resolved
 }
 
-/// Writes every file of `site` into a fresh folder beside `out`, then swaps it in.
+/// Writes every file of `site` into a fresh folder beside `out`, then swaps it in, holding
+/// the output's lock so that no other affrel run writes it at the same time.
 pub fn write_site(site: &Site, out: &Path) -> Result<(), Diagnostic> {
     // Resolved so that the folder beside it and its name are real ones, whatever `.` or
     // `..` the user wrote.
-    swap_in(site, &resolve(out)).map_err(|err| {
+    let place = Place::of(&resolve(out));
+    let failed = |err: io::Error| {
         Diagnostic::error(out, format!("cannot write the output: {err}")).with_help(
             "check the folder's permissions and free space; the previous output is unchanged",
         )
+    };
+    fs::create_dir_all(&place.parent).map_err(failed)?;
+    let _lock = Lock::acquire(&place.beside("lock"), || {
+        eprintln!(
+            "waiting for another affrel run to finish writing {}…",
+            out.display()
+        );
     })
+    .map_err(|err| {
+        Diagnostic::error(out, format!("cannot write the output: {err}")).with_help(
+            "wait for the other build to finish and try again; if no other affrel is running, delete the lock file beside the output folder",
+        )
+    })?;
+    place.recover().map_err(failed)?;
+    place.swap_in(site).map_err(failed)
 }
 
-fn swap_in(site: &Site, out: &Path) -> io::Result<()> {
-    let parent = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent)?;
-    let name = out
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.affrel-new"));
-    let retired = parent.join(format!(".{name}.affrel-old"));
-    remove_if_present(&staging)?;
-    remove_if_present(&retired)?;
+/// The output folder and the names affrel uses beside it.
+struct Place {
+    out: PathBuf,
+    parent: PathBuf,
+    /// The output folder's name.
+    name: String,
+}
 
-    if let Err(err) = write_files(site, &staging) {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(err);
+impl Place {
+    fn of(out: &Path) -> Self {
+        let parent = match out.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = out
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        Self {
+            out: out.to_path_buf(),
+            parent,
+            name,
+        }
     }
-    if out.exists() {
-        fs::rename(out, &retired)?;
-        if let Err(err) = fs::rename(&staging, out) {
-            fs::rename(&retired, out)?;
+
+    /// `.<name>.affrel-<what>` beside the output folder.
+    fn beside(&self, what: &str) -> PathBuf {
+        self.parent.join(format!(".{}.affrel-{what}", self.name))
+    }
+
+    /// A staging folder no other process can be using: named after this process and the
+    /// moment, and only ever made while the lock is held.
+    fn staging(&self) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        self.beside(&format!("new-{}-{nanos}", std::process::id()))
+    }
+
+    /// Puts back the previous output if a run was killed between moving it aside and moving
+    /// the new one in, and removes what killed runs left behind.
+    fn recover(&self) -> io::Result<()> {
+        let retired = self.beside("old");
+        if !self.out.exists() && retired.is_dir() {
+            fs::rename(&retired, &self.out)?;
+        }
+        remove_if_present(&retired)?;
+        let prefix = format!(".{}.affrel-new", self.name);
+        for entry in fs::read_dir(&self.parent)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                remove_if_present(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn swap_in(&self, site: &Site) -> io::Result<()> {
+        let staging = self.staging();
+        if let Err(err) = write_files(site, &staging) {
             let _ = fs::remove_dir_all(&staging);
             return Err(err);
         }
-        // The new output is in place; a leftover old copy is removed by the next build.
+        if !self.out.exists() {
+            return fs::rename(&staging, &self.out);
+        }
+        if exchange(&staging, &self.out).is_ok() {
+            // `staging` now holds the previous output.
+            let _ = fs::remove_dir_all(&staging);
+            return Ok(());
+        }
+        // No atomic exchange here: two renames, and `recover` mends a stop between them.
+        let retired = self.beside("old");
+        fs::rename(&self.out, &retired)?;
+        if let Err(err) = fs::rename(&staging, &self.out) {
+            fs::rename(&retired, &self.out)?;
+            let _ = fs::remove_dir_all(&staging);
+            return Err(err);
+        }
         let _ = fs::remove_dir_all(&retired);
-    } else {
-        fs::rename(&staging, out)?;
+        Ok(())
     }
-    Ok(())
+}
+
+/// Swaps two folders in one step, so that the output folder is never missing.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 fn write_files(site: &Site, dir: &Path) -> io::Result<()> {
