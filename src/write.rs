@@ -81,31 +81,33 @@ fn resolve(path: &Path) -> PathBuf {
     resolved
 }
 
+/// Puts back the previous output if a killed run left it moved aside, before a build reads
+/// anything; does nothing when the output's folder does not exist yet.
+pub fn recover(out: &Path) -> Result<(), Diagnostic> {
+    let place = Place::of(&resolve(out));
+    if !place.parent.is_dir() {
+        return Ok(());
+    }
+    let _lock = place.lock(out)?;
+    place.recover().map_err(|err| write_failed(out, &err))
+}
+
 /// Writes every file of `site` into a fresh folder beside `out`, then swaps it in, holding
 /// the output's lock so that no other affrel run writes it at the same time.
 pub fn write_site(site: &Site, out: &Path) -> Result<(), Diagnostic> {
     // Resolved so that the folder beside it and its name are real ones, whatever `.` or
     // `..` the user wrote.
     let place = Place::of(&resolve(out));
-    let failed = |err: io::Error| {
-        Diagnostic::error(out, format!("cannot write the output: {err}")).with_help(
-            "check the folder's permissions and free space; the previous output is unchanged",
-        )
-    };
-    fs::create_dir_all(&place.parent).map_err(failed)?;
-    let _lock = Lock::acquire(&place.beside("lock"), || {
-        eprintln!(
-            "waiting for another affrel run to finish writing {}…",
-            out.display()
-        );
-    })
-    .map_err(|err| {
-        Diagnostic::error(out, format!("cannot write the output: {err}")).with_help(
-            "wait for the other build to finish and try again; if no other affrel is running, delete the lock file beside the output folder",
-        )
-    })?;
-    place.recover().map_err(failed)?;
-    place.swap_in(site).map_err(failed)
+    fs::create_dir_all(&place.parent).map_err(|err| write_failed(out, &err))?;
+    let _lock = place.lock(out)?;
+    place.recover().map_err(|err| write_failed(out, &err))?;
+    place.swap_in(site).map_err(|err| write_failed(out, &err))
+}
+
+fn write_failed(out: &Path, err: &io::Error) -> Diagnostic {
+    Diagnostic::error(out, format!("cannot write the output: {err}")).with_help(
+        "check the folder's permissions and free space; the previous output is unchanged",
+    )
 }
 
 /// The output folder and the names affrel uses beside it.
@@ -130,6 +132,21 @@ impl Place {
             parent,
             name,
         }
+    }
+
+    /// Takes the output's lock, saying so when another run holds it.
+    fn lock(&self, shown: &Path) -> Result<Lock, Diagnostic> {
+        Lock::acquire(&self.beside("lock"), || {
+            eprintln!(
+                "waiting for another affrel run to finish writing {}…",
+                shown.display()
+            );
+        })
+        .map_err(|err| {
+            Diagnostic::error(shown, format!("cannot write the output: {err}")).with_help(
+                "wait for the other build to finish and try again; if no other affrel is running, delete the lock file beside the output folder",
+            )
+        })
     }
 
     /// `.<name>.affrel-<what>` beside the output folder.

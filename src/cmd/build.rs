@@ -21,7 +21,9 @@ pub fn run(args: &BuildArgs) -> Exit {
     let as_of = args.common.as_of.unwrap_or(today);
     let root = &args.common.root.path;
     let out = args.out.clone().unwrap_or_else(|| root.join("output"));
-    if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR]) {
+    if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR])
+        .and_then(|()| write::recover(&out))
+    {
         return fail(&[problem]);
     }
     let (site, diagnostics) = produce(root, as_of, today, args.public);
