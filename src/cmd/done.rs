@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::cli::{DoneArgs, Exit};
-use crate::cmd::{fail, print_all, shown, today, validated_project};
+use crate::cmd::{fail, locked_project, print_all, shown, today};
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
-use crate::edit::{Change, Session, find_record};
+use crate::edit::{Change, find_record};
 use crate::model::{EventKind, Project};
 use crate::render::action_step;
 use crate::stages;
@@ -20,13 +20,9 @@ pub fn run(args: &DoneArgs) -> Exit {
     let Some(today) = today() else {
         return Exit::Usage;
     };
-    let session = match Session::open(&args.root.path) {
-        Ok(session) => session,
-        Err(problem) => return fail(&[problem]),
-    };
-    let (project, diagnostics) = validated_project(session.root(), today);
-    let Some(project) = project else {
-        return fail(&diagnostics);
+    let (session, project) = match locked_project(&args.root.path, today) {
+        Ok(locked) => locked,
+        Err(exit) => return exit,
     };
     let date = args.event.date.clone().unwrap_or_else(|| today.to_string());
     let mut done = Vec::new();

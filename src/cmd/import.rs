@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::cli::{Exit, ImportArgs};
-use crate::cmd::{fail, print_all, shown, today, validated_project};
+use crate::cmd::{fail, locked_project, print_all, shown, today};
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
 use crate::edit::{Change, Session, find_record};
@@ -26,13 +26,9 @@ pub fn run(args: &ImportArgs) -> Exit {
         }
     };
     // Read and planned under the lock, so that the records cannot change in between.
-    let session = match Session::open(&args.root.path) {
-        Ok(session) => session,
-        Err(problem) => return fail(&[problem]),
-    };
-    let (project, diagnostics) = validated_project(session.root(), today);
-    let Some(project) = project else {
-        return fail(&diagnostics);
+    let (session, project) = match locked_project(&args.root.path, today) {
+        Ok(locked) => locked,
+        Err(exit) => return exit,
     };
     let plan = match import::plan(&project, &args.program, &args.file, &bytes) {
         Ok(plan) => plan,

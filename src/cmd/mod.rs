@@ -18,6 +18,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::cli::Exit;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::edit::Session;
 use crate::load;
 use crate::model::{self, Project};
 
@@ -51,6 +52,16 @@ pub fn validated_project(root: &Path, today: NaiveDate) -> (Option<Project>, Vec
     let project = model::validate(raw, today, &mut diagnostics);
     let failed = diagnostics.has_errors();
     (project.filter(|_| !failed), diagnostics.into_sorted())
+}
+
+/// Takes the project lock, then loads and validates the project under it: for the commands
+/// that change records according to what the records say. `Err` holds the exit status after
+/// the problems were printed.
+pub fn locked_project(root: &Path, today: NaiveDate) -> Result<(Session, Project), Exit> {
+    let session = Session::open(root).map_err(|problem| fail(&[problem]))?;
+    let (project, diagnostics) = validated_project(session.root(), today);
+    let project = project.ok_or_else(|| fail(&diagnostics))?;
+    Ok((session, project))
 }
 
 /// A path relative to the root as the user can type it from where they ran the command.
