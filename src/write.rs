@@ -182,8 +182,12 @@ impl Place {
     }
 
     fn swap_in(&self, site: &Site) -> io::Result<()> {
+        if self.out.is_dir() && unchanged(site, &self.out) {
+            // Nothing to do: every file keeps its bytes, inode and modification time.
+            return Ok(());
+        }
         let staging = self.staging();
-        if let Err(err) = write_files(site, &staging) {
+        if let Err(err) = write_files(site, &staging, &self.out) {
             let _ = fs::remove_dir_all(&staging);
             return Err(err);
         }
@@ -220,16 +224,45 @@ fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-fn write_files(site: &Site, dir: &Path) -> io::Result<()> {
+/// Writes the site into `dir`. A file whose bytes are the same in the previous output is
+/// linked from there instead, so it keeps its modification time (a file that did not change
+/// is not rewritten).
+fn write_files(site: &Site, dir: &Path, previous: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     for (relative, bytes) in &site.files {
         let path = dir.join(relative);
         if let Some(folder) = path.parent() {
             fs::create_dir_all(folder)?;
         }
-        fs::write(path, bytes)?;
+        let old = previous.join(relative);
+        if !(same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok()) {
+            fs::write(path, bytes)?;
+        }
     }
     Ok(())
+}
+
+/// Whether the output folder already holds exactly the site: the same files, byte for byte.
+fn unchanged(site: &Site, out: &Path) -> bool {
+    let mut count = 0usize;
+    for entry in walkdir::WalkDir::new(out).min_depth(1) {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => count += 1,
+            Ok(entry) if entry.file_type().is_dir() => {}
+            _ => return false,
+        }
+    }
+    count == site.files.len()
+        && site
+            .files
+            .iter()
+            .all(|(relative, bytes)| same_bytes(&out.join(relative), bytes))
+}
+
+/// Whether the file at `path` holds exactly `bytes` (its size is checked first).
+fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && fs::read(path).is_ok_and(|old| old == bytes)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

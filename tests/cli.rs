@@ -853,3 +853,62 @@ fn errors_when_an_event_is_dated_before_the_referral() {
         "{stderr}"
     );
 }
+
+/// Each output file's inode and modification time.
+#[cfg(unix)]
+fn identities(out: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt as _;
+    tree(out)
+        .into_keys()
+        .map(|relative| {
+            let metadata = fs::metadata(out.join(&relative)).expect("output file");
+            let modified = metadata.modified().expect("modification time");
+            (relative, (metadata.ino(), modified))
+        })
+        .collect()
+}
+
+// A rebuild of unchanged content rewrites no file; after a change, only the files whose
+// bytes changed are new, and the others keep their inode and modification time.
+#[cfg(unix)]
+#[test]
+fn rebuild_rewrites_only_the_files_that_changed() {
+    let project = copy_of("valid");
+    let out = project.path().join("output");
+    assert_success(&build(project.path(), &out));
+    let first = identities(&out);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_success(&build(project.path(), &out));
+    assert_eq!(identities(&out), first);
+
+    let template = project.path().join("content/emails/welcome.md");
+    let edited = fs::read_to_string(&template)
+        .unwrap()
+        .replace("Hi ", "Hello ");
+    fs::write(&template, edited).unwrap();
+    assert_success(&build(project.path(), &out));
+    let second = identities(&out);
+    let (changed, kept): (Vec<_>, Vec<_>) = second
+        .iter()
+        .partition(|(path, identity)| first.get(*path) != Some(identity));
+    // The welcome emails changed, and the pages that show them; nothing else.
+    assert!(
+        changed
+            .iter()
+            .all(|(path, _)| path.starts_with("emails") || path.ends_with("index.html")),
+        "{changed:?}"
+    );
+    assert!(
+        changed
+            .iter()
+            .any(|(path, _)| path.to_string_lossy().ends_with("--welcome.eml"))
+    );
+    assert!(
+        kept.iter()
+            .any(|(path, _)| path == &&PathBuf::from("report.json"))
+    );
+    assert!(
+        kept.iter()
+            .any(|(path, _)| path.starts_with("weeks/2026-W46"))
+    );
+}
