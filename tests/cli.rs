@@ -912,3 +912,20 @@ fn rebuild_rewrites_only_the_files_that_changed() {
             .any(|(path, _)| path.starts_with("weeks/2026-W46"))
     );
 }
+
+// Archived weeks leave out the per-person table (their report.json keeps everyone), so the
+// archive does not repeat the whole table once per week.
+#[test]
+fn archived_weeks_link_to_their_data_instead_of_repeating_everyone() {
+    let project = copy_of("valid");
+    let out = project.path().join("output");
+    assert_success(&build(project.path(), &out));
+    let current = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(current.contains("id=\"people\""));
+    let archived = fs::read_to_string(out.join("weeks/2026-W47/index.html")).unwrap();
+    assert!(!archived.contains("id=\"people\""));
+    assert!(archived.contains("<a href=\"report.json\">this week's report.json</a>"));
+    let week: Value =
+        serde_json::from_slice(&fs::read(out.join("weeks/2026-W47/report.json")).unwrap()).unwrap();
+    assert!(!week["affiliates"].as_array().unwrap().is_empty());
+}

@@ -199,6 +199,7 @@ impl Renderer<'_> {
             base,
             public: self.options.public,
             has_emails: !self.options.public && is_current,
+            current: is_current,
             provenance: self.options.provenance,
             archive: pages::archive_links(self.weeks, index),
         };

@@ -96,6 +96,9 @@ pub struct PageSettings<'a> {
     pub public: bool,
     /// Whether this page's week has an emails page (only the current week does).
     pub has_emails: bool,
+    /// Whether this is the current week. Archived weeks leave out the per-person table,
+    /// which their `report.json` holds, so that the archive stays small.
+    pub current: bool,
     /// The commit the content came from, when the root is in git.
     pub provenance: Option<&'a str>,
     pub archive: Vec<ArchiveLink>,
@@ -381,7 +384,11 @@ impl<'a> ReportPage<'a> {
             transitions: transition_rows(derived, naming),
             trend: trend(derived),
             programs: program_rows(project, derived),
-            people: person_rows(derived, naming, settings.public),
+            people: if settings.current {
+                person_rows(derived, naming, settings.public)
+            } else {
+                Vec::new()
+            },
         }
     }
 }
