@@ -10,7 +10,7 @@ use crate::cli::{DoneArgs, Exit};
 use crate::cmd::{fail, locked_project, print_all, shown, today};
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
-use crate::edit::{Change, find_record};
+use crate::edit::{Change, referral};
 use crate::model::{EventKind, Project};
 use crate::render::action_step;
 use crate::stages;
@@ -33,8 +33,7 @@ pub fn run(args: &DoneArgs) -> Exit {
             problems.push(named_twice(id));
             continue;
         }
-        let planned = find_record(session.root(), id).and_then(|path| {
-            let (kind, step) = completing_event(&project, id, today)?;
+        let planned = completing_event(&project, id, today).and_then(|(path, kind, step)| {
             let item = Item::event(&EventFields {
                 date: &date,
                 kind: kind.as_str(),
@@ -87,22 +86,14 @@ struct Recorded<'a> {
     change: Change,
 }
 
-/// The event that completes the referral's next action as of `today`, and the action's step.
+/// The referral's file, the event that completes its next action as of `today`, and the
+/// action's step.
 fn completing_event(
     project: &Project,
     id: &str,
     today: NaiveDate,
-) -> Result<(EventKind, &'static str), Diagnostic> {
-    let Ok(index) = project
-        .referrals
-        .binary_search_by(|r| r.id.as_str().cmp(id))
-    else {
-        return Err(Diagnostic::error(
-            "content/referrals",
-            format!("no valid referral has the id `{id}`"),
-        ));
-    };
-    let referral = &project.referrals[index];
+) -> Result<(PathBuf, EventKind, &'static str), Diagnostic> {
+    let referral = referral(project, id)?;
     let program = project.config.programs.get(&referral.program);
     let status = program.and_then(|p| stages::status(referral, p, &project.config.rules, today));
     let Some(status) = status else {
@@ -116,7 +107,11 @@ fn completing_event(
         .with_help("correct `referred_on`, or wait until then"));
     };
     match status.action {
-        Some(action) => Ok((action.kind.completed_by(), action_step(action.kind))),
+        Some(action) => Ok((
+            referral.path.clone(),
+            action.kind.completed_by(),
+            action_step(action.kind),
+        )),
         None => Err(Diagnostic::error(
             &referral.path,
             format!(

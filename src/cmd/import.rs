@@ -8,8 +8,9 @@ use crate::cli::{Exit, ImportArgs};
 use crate::cmd::{fail, locked_project, print_all, shown, today};
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
-use crate::edit::{Change, Session, find_record};
+use crate::edit::{Change, Session, referral};
 use crate::import::{self, NewSale, Plan};
+use crate::model::Project;
 
 /// Lists, or with `--write` records, the sales of an export.
 pub fn run(args: &ImportArgs) -> Exit {
@@ -45,7 +46,7 @@ pub fn run(args: &ImportArgs) -> Exit {
         }
         return Exit::Success;
     }
-    let changes = match changes(&session, &plan) {
+    let changes = match changes(&session, &project, &plan) {
         Ok(changes) => changes,
         Err(problem) => return fail(&[problem]),
     };
@@ -62,13 +63,13 @@ pub fn run(args: &ImportArgs) -> Exit {
 }
 
 /// One change per referral, appending its new sales in file order.
-fn changes(session: &Session, plan: &Plan) -> Result<Vec<Change>, Diagnostic> {
+fn changes(session: &Session, project: &Project, plan: &Plan) -> Result<Vec<Change>, Diagnostic> {
     plan.sales
         .iter()
         .map(|(id, sales)| {
-            let path = find_record(session.root(), id)?;
+            let path = &referral(project, id)?.path;
             let items: Vec<Item> = sales.iter().map(sale_item).collect();
-            session.append(&path, &items)
+            session.append(path, &items)
         })
         .collect()
 }

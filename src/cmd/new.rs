@@ -7,8 +7,8 @@ use crate::cli::{Exit, NewArgs};
 use crate::cmd::{fail, print_all, shown, today};
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{self, RecordFields};
-use crate::edit::{Change, Session};
-use crate::load::{self, CONTENT_DIR};
+use crate::edit::{Change, Session, find_record};
+use crate::load::CONTENT_DIR;
 use crate::model;
 
 /// Creates `content/referrals/<ID>.yaml`.
@@ -27,7 +27,7 @@ pub fn run(args: &NewArgs) -> Exit {
         Ok(session) => session,
         Err(problem) => return fail(&[problem]),
     };
-    if let Some(existing) = existing_record(session.root(), &args.id) {
+    if let Ok(existing) = find_record(session.root(), &args.id) {
         return fail(&[Diagnostic::error(
             &existing,
             format!("the id `{}` is already used by this file", args.id),
@@ -62,13 +62,4 @@ pub fn run(args: &NewArgs) -> Exit {
 
 fn referrals_dir() -> PathBuf {
     Path::new(CONTENT_DIR).join("referrals")
-}
-
-/// The file that already has this id, in any subfolder.
-fn existing_record(root: &Path, id: &str) -> Option<PathBuf> {
-    let (files, _) = load::find_referral_files(root);
-    files
-        .into_iter()
-        .find(|(stem, _)| stem == id)
-        .map(|(_, path)| path)
 }

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{self, CONTENT_DIR, RawContent, Source};
 use crate::lock::Lock;
-use crate::model;
+use crate::model::{self, Project, Referral};
 
 use text::{Item, Unplaceable};
 
@@ -116,7 +116,7 @@ impl Session {
         appends_exactly(path, text, &after, items)?;
         Ok(Change {
             path: path.to_path_buf(),
-            before: Some(before.clone()),
+            before: Some(before),
             after,
             bom,
         })
@@ -365,17 +365,29 @@ fn path_text(path: &Path) -> io::Result<String> {
 /// The path of the referral file with this id, in any subfolder.
 pub fn find_record(root: &Path, id: &str) -> Result<PathBuf, Diagnostic> {
     let (files, _) = load::find_referral_files(root);
-    if let Some((_, path)) = files.iter().find(|(stem, _)| stem == id) {
-        return Ok(path.clone());
+    match files.iter().find(|(stem, _)| stem == id) {
+        Some((_, path)) => Ok(path.clone()),
+        None => Err(unknown_id(id, files.iter().map(|(stem, _)| stem.as_str()))),
     }
-    let help =
-        model::did_you_mean(id, files.iter().map(|(stem, _)| stem.as_str())).unwrap_or_else(|| {
-            "the id is the record's file name without `.yaml`; `affrel agenda` lists who is due"
-                .to_owned()
-        });
-    Err(Diagnostic::error(
+}
+
+/// The referral with this id in a validated project.
+pub fn referral<'p>(project: &'p Project, id: &str) -> Result<&'p Referral, Diagnostic> {
+    project
+        .referrals
+        .binary_search_by(|r| r.id.as_str().cmp(id))
+        .map(|index| &project.referrals[index])
+        .map_err(|_| unknown_id(id, project.referrals.iter().map(|r| r.id.as_str())))
+}
+
+fn unknown_id<'a>(id: &str, known: impl Iterator<Item = &'a str>) -> Diagnostic {
+    let help = model::did_you_mean(id, known).unwrap_or_else(|| {
+        "the id is the record's file name without `.yaml`; `affrel agenda` lists who is due"
+            .to_owned()
+    });
+    Diagnostic::error(
         Path::new(CONTENT_DIR).join("referrals"),
         format!("no referral has the id `{id}`"),
     )
-    .with_help(help))
+    .with_help(help)
 }
