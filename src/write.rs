@@ -182,14 +182,18 @@ impl Place {
     }
 
     fn swap_in(&self, site: &Site) -> io::Result<()> {
-        if self.out.is_dir() && unchanged(site, &self.out) {
-            // Nothing to do: every file keeps its bytes, inode and modification time.
-            return Ok(());
-        }
         let staging = self.staging();
-        if let Err(err) = write_files(site, &staging, &self.out) {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(err);
+        let linked = match write_files(site, &staging, &self.out) {
+            Ok(linked) => linked,
+            Err(err) => {
+                let _ = fs::remove_dir_all(&staging);
+                return Err(err);
+            }
+        };
+        if linked == site.files.len() && file_count(&self.out) == Some(linked) {
+            // Nothing changed: the output stays as it is, every file keeping its inode and
+            // modification time.
+            return fs::remove_dir_all(&staging);
         }
         if !self.out.exists() {
             return fs::rename(&staging, &self.out);
@@ -224,39 +228,40 @@ fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Writes the site into `dir`. A file whose bytes are the same in the previous output is
-/// linked from there instead, so it keeps its modification time (a file that did not change
-/// is not rewritten).
-fn write_files(site: &Site, dir: &Path, previous: &Path) -> io::Result<()> {
+/// Writes the site into `dir` and returns how many files were linked rather than written: a
+/// file whose bytes are the same in the previous output is linked from there, so it keeps its
+/// modification time (a file that did not change is not rewritten).
+fn write_files(site: &Site, dir: &Path, previous: &Path) -> io::Result<usize> {
     fs::create_dir_all(dir)?;
+    let mut linked = 0;
     for (relative, bytes) in &site.files {
         let path = dir.join(relative);
         if let Some(folder) = path.parent() {
             fs::create_dir_all(folder)?;
         }
         let old = previous.join(relative);
-        if !(same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok()) {
+        if same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok() {
+            linked += 1;
+        } else {
             fs::write(path, bytes)?;
         }
     }
-    Ok(())
+    Ok(linked)
 }
 
-/// Whether the output folder already holds exactly the site: the same files, byte for byte.
-fn unchanged(site: &Site, out: &Path) -> bool {
-    let mut count = 0usize;
-    for entry in walkdir::WalkDir::new(out).min_depth(1) {
-        match entry {
-            Ok(entry) if entry.file_type().is_file() => count += 1,
-            Ok(entry) if entry.file_type().is_dir() => {}
-            _ => return false,
+/// How many files a folder holds; `None` when it cannot be read or holds anything but
+/// files and folders.
+fn file_count(dir: &Path) -> Option<usize> {
+    let mut count = 0;
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry.ok()?;
+        if entry.file_type().is_file() {
+            count += 1;
+        } else if !entry.file_type().is_dir() {
+            return None;
         }
     }
-    count == site.files.len()
-        && site
-            .files
-            .iter()
-            .all(|(relative, bytes)| same_bytes(&out.join(relative), bytes))
+    Some(count)
 }
 
 /// Whether the file at `path` holds exactly `bytes` (its size is checked first).
