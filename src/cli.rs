@@ -59,6 +59,9 @@ pub struct BuildArgs {
     /// Write a report fit for a public page: pseudonyms, no names, addresses or emails.
     #[arg(long)]
     pub public: bool,
+    /// Print how long each step took (load, validate, derive, render, swap) to stderr
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Arguments of `affrel check`.
@@ -66,6 +69,9 @@ pub struct BuildArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Print how long each step took (load, validate, derive, render) to stderr
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Arguments of `affrel agenda`.
@@ -217,7 +223,7 @@ fn parse_as_of(value: &str) -> Result<NaiveDate, String> {
 pub fn run(cli: &Cli) -> Exit {
     match &cli.command {
         Command::Build(args) => cmd::build::run(args),
-        Command::Check(args) => cmd::check::run(&args.common),
+        Command::Check(args) => cmd::check::run(&args),
         Command::Init(args) => cmd::init::run(&args.dir),
         Command::Agenda(args) => cmd::agenda::run(args),
         Command::New(args) => cmd::new::run(args),

@@ -17,4 +17,5 @@ pub mod provenance;
 pub mod render;
 pub mod report;
 pub mod stages;
+pub mod timings;
 pub mod write;

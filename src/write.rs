@@ -1,13 +1,15 @@
-//! A rendered site in memory → the output folder, swapped in whole so that a failed build
-//! never leaves a half-written or emptied folder. The only code that touches `--out`.
+//! Rendered files → a staging folder beside the output, written as they come, then swapped
+//! in whole so that a failed build never leaves a half-written or emptied folder. The only
+//! code that touches `--out`.
 
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diagnostic::Diagnostic;
 use crate::lock::Lock;
-use crate::render::Site;
+use crate::render::Sink;
 
 /// Refuses an output folder that is, contains or sits inside the root's source folders.
 pub fn check_destination(root: &Path, out: &Path, source_dirs: &[&str]) -> Result<(), Diagnostic> {
@@ -92,16 +94,107 @@ pub fn recover(out: &Path) -> Result<(), Diagnostic> {
     place.recover().map_err(|err| write_failed(out, &err))
 }
 
-/// Writes every file of `site` into a fresh folder beside `out`, then swaps it in, holding
-/// the output's lock so that no other affrel run writes it at the same time.
-pub fn write_site(site: &Site, out: &Path) -> Result<(), Diagnostic> {
-    // Resolved so that the folder beside it and its name are real ones, whatever `.` or
-    // `..` the user wrote.
-    let place = Place::of(&resolve(out));
-    fs::create_dir_all(&place.parent).map_err(|err| write_failed(out, &err))?;
-    let _lock = place.lock(out)?;
-    place.recover().map_err(|err| write_failed(out, &err))?;
-    place.swap_in(site).map_err(|err| write_failed(out, &err))
+/// A build's output in the making: a fresh folder beside `--out` that rendered files go into,
+/// under the output's lock so that no other affrel run writes it at the same time. Dropped
+/// without [`Staging::finish`], it is removed and the output stays as it was.
+pub struct Staging {
+    place: Place,
+    /// The output as the user wrote it, for messages.
+    shown: PathBuf,
+    dir: PathBuf,
+    /// Files written so far, and how many of them were linked from the previous output.
+    files: AtomicUsize,
+    linked: AtomicUsize,
+    _lock: Lock,
+}
+
+impl Staging {
+    /// Takes the output's lock, puts back an output a killed run left aside, and makes the
+    /// staging folder.
+    pub fn begin(out: &Path) -> Result<Self, Diagnostic> {
+        // Resolved so that the folder beside it and its name are real ones, whatever `.` or
+        // `..` the user wrote.
+        let place = Place::of(&resolve(out));
+        fs::create_dir_all(&place.parent).map_err(|err| write_failed(out, &err))?;
+        let lock = place.lock(out)?;
+        place.recover().map_err(|err| write_failed(out, &err))?;
+        let dir = place.staging();
+        fs::create_dir(&dir).map_err(|err| write_failed(out, &err))?;
+        Ok(Self {
+            place,
+            shown: out.to_path_buf(),
+            dir,
+            files: AtomicUsize::new(0),
+            linked: AtomicUsize::new(0),
+            _lock: lock,
+        })
+    }
+
+    /// Swaps the staging folder in as the output, or leaves the output untouched when every
+    /// file is the same as before. Returns how many files the site has.
+    pub fn finish(self) -> Result<usize, Diagnostic> {
+        let files = self.files.load(Ordering::Relaxed);
+        self.swap_in(files)
+            .map_err(|err| write_failed(&self.shown, &err))?;
+        Ok(files)
+    }
+
+    fn swap_in(&self, files: usize) -> io::Result<()> {
+        let (staging, out) = (&self.dir, &self.place.out);
+        if self.linked.load(Ordering::Relaxed) == files && file_count(out) == Some(files) {
+            // Nothing changed: the output stays as it is, every file keeping its inode and
+            // modification time.
+            return Ok(());
+        }
+        if !out.exists() {
+            return fs::rename(staging, out);
+        }
+        if exchange(staging, out).is_ok() {
+            // `staging` now holds the previous output, which `drop` removes.
+            return Ok(());
+        }
+        // No atomic exchange here: two renames, and `recover` mends a stop between them.
+        let retired = self.place.beside("old");
+        fs::rename(out, &retired)?;
+        if let Err(err) = fs::rename(staging, out) {
+            fs::rename(&retired, out)?;
+            return Err(err);
+        }
+        let _ = fs::remove_dir_all(&retired);
+        Ok(())
+    }
+
+    /// Writes one file into the staging folder. A file whose bytes are the same in the
+    /// previous output is linked from there instead, so it keeps its modification time (a
+    /// file that did not change is not rewritten).
+    fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
+        let path = self.dir.join(relative);
+        if let Some(folder) = path.parent() {
+            fs::create_dir_all(folder)?;
+        }
+        let old = self.place.out.join(relative);
+        if same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok() {
+            self.linked.fetch_add(1, Ordering::Relaxed);
+        } else {
+            fs::write(path, bytes)?;
+        }
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Sink for Staging {
+    fn put(&self, path: &str, bytes: &[u8]) -> Result<(), Diagnostic> {
+        self.write(path, bytes)
+            .map_err(|err| write_failed(&self.shown, &err))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Gone already when it became the output; else the abandoned or previous output.
+        let _ = remove_if_present(&self.dir);
+    }
 }
 
 fn write_failed(out: &Path, err: &io::Error) -> Diagnostic {
@@ -181,39 +274,6 @@ impl Place {
         Ok(())
     }
 
-    fn swap_in(&self, site: &Site) -> io::Result<()> {
-        let staging = self.staging();
-        let linked = match write_files(site, &staging, &self.out) {
-            Ok(linked) => linked,
-            Err(err) => {
-                let _ = fs::remove_dir_all(&staging);
-                return Err(err);
-            }
-        };
-        if linked == site.files.len() && file_count(&self.out) == Some(linked) {
-            // Nothing changed: the output stays as it is, every file keeping its inode and
-            // modification time.
-            return fs::remove_dir_all(&staging);
-        }
-        if !self.out.exists() {
-            return fs::rename(&staging, &self.out);
-        }
-        if exchange(&staging, &self.out).is_ok() {
-            // `staging` now holds the previous output.
-            let _ = fs::remove_dir_all(&staging);
-            return Ok(());
-        }
-        // No atomic exchange here: two renames, and `recover` mends a stop between them.
-        let retired = self.beside("old");
-        fs::rename(&self.out, &retired)?;
-        if let Err(err) = fs::rename(&staging, &self.out) {
-            fs::rename(&retired, &self.out)?;
-            let _ = fs::remove_dir_all(&staging);
-            return Err(err);
-        }
-        let _ = fs::remove_dir_all(&retired);
-        Ok(())
-    }
 }
 
 /// Swaps two folders in one step, so that the output folder is never missing.
@@ -226,27 +286,6 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
 #[cfg(not(target_os = "linux"))]
 fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
-}
-
-/// Writes the site into `dir` and returns how many files were linked rather than written: a
-/// file whose bytes are the same in the previous output is linked from there, so it keeps its
-/// modification time (a file that did not change is not rewritten).
-fn write_files(site: &Site, dir: &Path, previous: &Path) -> io::Result<usize> {
-    fs::create_dir_all(dir)?;
-    let mut linked = 0;
-    for (relative, bytes) in &site.files {
-        let path = dir.join(relative);
-        if let Some(folder) = path.parent() {
-            fs::create_dir_all(folder)?;
-        }
-        let old = previous.join(relative);
-        if same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok() {
-            linked += 1;
-        } else {
-            fs::write(path, bytes)?;
-        }
-    }
-    Ok(linked)
 }
 
 /// How many files a folder holds; `None` when it cannot be read or holds anything but

@@ -1,17 +1,20 @@
-//! `affrel build`: load → validate → derive → render → write the site into `--out`.
+//! `affrel build`: load → validate → derive → render, each file written into a staging
+//! folder as soon as it is rendered, then the folder swapped in as `--out`.
 
 use std::path::Path;
 
 use chrono::NaiveDate;
 
 use crate::cli::{BuildArgs, Exit};
-use crate::cmd::{fail, print_all, today, validated_project};
+use crate::cmd::{fail, print_all, today};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::load::{CONTENT_DIR, TEMPLATES_DIR};
+use crate::load::{self, CONTENT_DIR, TEMPLATES_DIR};
+use crate::model;
 use crate::provenance;
-use crate::render::{self, Site};
+use crate::render::{self, Sink};
 use crate::stages;
-use crate::write;
+use crate::timings::Timings;
+use crate::write::{self, Staging};
 
 /// Builds the site and swaps it into the output folder.
 pub fn run(args: &BuildArgs) -> Exit {
@@ -26,42 +29,57 @@ pub fn run(args: &BuildArgs) -> Exit {
     {
         return fail(&[problem]);
     }
-    let (site, diagnostics) = produce(root, as_of, today, args.public);
-    let Some(site) = site else {
-        return fail(&diagnostics);
+    let mut timings = Timings::new(args.timings);
+    let staging = match Staging::begin(&out) {
+        Ok(staging) => staging,
+        Err(problem) => return fail(&[problem]),
     };
-    print_all(&diagnostics);
-    if let Err(problem) = write::write_site(&site, &out) {
-        return fail(&[problem]);
+    let (summary, diagnostics) = produce(root, as_of, today, args.public, &staging, &mut timings);
+    if summary.is_none() {
+        drop(staging);
+        timings.print();
+        return fail(&diagnostics);
     }
-    println!(
-        "built {} files into {} as of {as_of}",
-        site.files.len(),
-        out.display()
-    );
-    Exit::Success
+    print_all(&diagnostics);
+    let finished = staging.finish();
+    timings.step("swap");
+    timings.print();
+    match finished {
+        Ok(files) => {
+            println!("built {files} files into {} as of {as_of}", out.display());
+            Exit::Success
+        }
+        Err(problem) => fail(&[problem]),
+    }
 }
 
-/// Load → validate → derive → render, with every problem collected. `None` when there were
-/// errors.
+/// Load → validate → derive → render into `sink`, with every problem collected and each step
+/// timed. Returns the one-line summary of what was rendered, `None` when there were errors.
 pub fn produce(
     root: &Path,
     as_of: NaiveDate,
     today: NaiveDate,
     public: bool,
-) -> (Option<Site>, Vec<Diagnostic>) {
-    let (project, found) = validated_project(root, today);
+    sink: &dyn Sink,
+    timings: &mut Timings,
+) -> (Option<String>, Vec<Diagnostic>) {
     let mut diagnostics = Diagnostics::default();
-    diagnostics.extend(found);
-    let site = project.and_then(|project| {
+    let raw = load::load(root, &mut diagnostics);
+    timings.step("load");
+    let project = model::validate(raw, today, &mut diagnostics).filter(|_| !diagnostics.has_errors());
+    timings.step("validate");
+    let summary = project.and_then(|project| {
         let weeks = stages::derive_weeks(&project, as_of);
+        timings.step("derive");
         let provenance = provenance::describe(root);
         let options = render::Options {
             public,
             provenance: provenance.as_deref(),
         };
-        render::render(&project, &weeks, options, &mut diagnostics)
+        let summary = render::render(&project, &weeks, options, sink, &mut diagnostics);
+        timings.step("render");
+        summary
     });
     let failed = diagnostics.has_errors();
-    (site.filter(|_| !failed), diagnostics.into_sorted())
+    (summary.filter(|_| !failed), diagnostics.into_sorted())
 }

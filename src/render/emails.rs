@@ -11,7 +11,6 @@ use chrono::NaiveDate;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
-use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
@@ -74,35 +73,37 @@ pub fn eml_path(id: &str, kind: ActionKind) -> String {
     format!("emails/{id}--{kind}.eml")
 }
 
-/// The emails written in one build, found by referral id and action kind.
-#[derive(Default)]
-pub struct WrittenEmails<'a> {
-    by_action: BTreeMap<(&'a str, ActionKind), &'a RenderedEmail>,
+/// What the rest of the site needs of the emails once they are written: which actions got
+/// one, and its copy-paste text. Found by referral id and action kind.
+#[derive(Debug, Default)]
+pub struct WrittenEmails {
+    /// By referral id: a referral has at most one action at a time.
+    by_id: BTreeMap<String, (ActionKind, String)>,
 }
 
-impl<'a> WrittenEmails<'a> {
-    /// Indexes `emails`.
-    pub fn new(emails: &'a [RenderedEmail]) -> Self {
-        let by_action = emails
-            .iter()
-            .map(|email| ((email.id.as_str(), email.kind), email))
-            .collect();
-        Self { by_action }
+impl WrittenEmails {
+    /// Records that `email` was written.
+    pub fn record(&mut self, email: &RenderedEmail) {
+        self.by_id
+            .insert(email.id.clone(), (email.kind, email.copy_text()));
     }
 
-    /// The email written for a referral's action, if any.
-    pub fn get(&self, id: &str, kind: ActionKind) -> Option<&'a RenderedEmail> {
-        self.by_action.get(&(id, kind)).copied()
+    /// The `Subject: …` and body of the email written for a referral's action, if any.
+    pub fn copy_text(&self, id: &str, kind: ActionKind) -> Option<&str> {
+        self.by_id
+            .get(id)
+            .filter(|(written, _)| *written == kind)
+            .map(|(_, text)| text.as_str())
     }
 
     /// The `.eml` path of the email written for a referral's action, if any.
     pub fn eml_path(&self, id: &str, kind: ActionKind) -> Option<String> {
-        self.get(id, kind).map(RenderedEmail::eml_path)
+        self.copy_text(id, kind).map(|_| eml_path(id, kind))
     }
 
-    /// Every email, sorted by referral id and kind.
-    pub fn iter(&self) -> impl Iterator<Item = &'a RenderedEmail> + '_ {
-        self.by_action.values().copied()
+    /// How many emails were written.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
     }
 }
 
@@ -503,43 +504,49 @@ impl EmailTemplates<'_> {
         Ok((subject, body, markdown::to_html(&html_source)))
     }
 
-    /// Renders every email due by the end of the report week. Kinds without a template
-    /// get a warning each.
-    pub fn render_due(
+    /// The actions due by the end of the report week that have a template, in the order of
+    /// the emails pages: due date, then file name. Kinds without a template get a warning
+    /// each.
+    pub fn due<'d, 'p>(
+        &self,
+        derived: &'d Derived<'p>,
+        diagnostics: &mut Diagnostics,
+    ) -> Vec<(&'d AffiliateState<'p>, NextAction)> {
+        let due: Vec<(&AffiliateState<'_>, NextAction)> = derived.actions_this_week().collect();
+        warn_missing_templates(&self.by_kind, &due, diagnostics);
+        let mut due: Vec<(String, (&AffiliateState<'_>, NextAction))> = due
+            .into_iter()
+            .filter(|(_, action)| self.by_kind.contains_key(&action.kind))
+            .map(|(affiliate, action)| (eml_path(&affiliate.referral.id, action.kind), (affiliate, action)))
+            .collect();
+        due.sort_by(|(a_path, (_, a)), (b_path, (_, b))| (a.due, a_path).cmp(&(b.due, b_path)));
+        due.into_iter().map(|(_, pair)| pair).collect()
+    }
+
+    /// Renders the email for one action returned by [`EmailTemplates::due`].
+    pub fn render(
         &self,
         config: &Config,
         derived: &Derived<'_>,
-        diagnostics: &mut Diagnostics,
-    ) -> Vec<RenderedEmail> {
-        let due: Vec<(&AffiliateState<'_>, NextAction)> = derived.actions_this_week().collect();
-        warn_missing_templates(&self.by_kind, &due, diagnostics);
-        let results: Vec<Result<RenderedEmail, Diagnostic>> = due
-            .par_iter()
-            .filter_map(|(affiliate, action)| {
-                let template = self.by_kind.get(&action.kind)?;
-                let facts = EmailFacts {
-                    referral: affiliate.referral,
-                    program: affiliate.program,
-                    sender: &config.sender,
-                    action: *action,
-                    sales: affiliate.sales,
-                    first_sale_on: affiliate.first_sale_on,
-                    minutes_invested: affiliate.minutes_invested,
-                    estimated_residual: affiliate.estimated_residual,
-                    as_of: derived.as_of,
-                    week: &derived.week.label,
-                };
-                Some(self.render_email(template, &facts))
-            })
-            .collect();
-        let mut emails = Vec::with_capacity(results.len());
-        for result in results {
-            match result {
-                Ok(email) => emails.push(email),
-                Err(problem) => diagnostics.push(problem),
-            }
-        }
-        emails
+        affiliate: &AffiliateState<'_>,
+        action: NextAction,
+    ) -> Result<RenderedEmail, Diagnostic> {
+        let template = self.by_kind.get(&action.kind).ok_or_else(|| {
+            Diagnostic::error("content/emails", format!("no `{}` template", action.kind))
+        })?;
+        let facts = EmailFacts {
+            referral: affiliate.referral,
+            program: affiliate.program,
+            sender: &config.sender,
+            action,
+            sales: affiliate.sales,
+            first_sale_on: affiliate.first_sale_on,
+            minutes_invested: affiliate.minutes_invested,
+            estimated_residual: affiliate.estimated_residual,
+            as_of: derived.as_of,
+            week: &derived.week.label,
+        };
+        self.render_email(template, &facts)
     }
 
     fn render_email(

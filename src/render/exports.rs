@@ -92,7 +92,7 @@ fn calendar_summary(kind: ActionKind, name: &str) -> String {
 /// One all-day event per next action, on its due date (overdue ones on D). UIDs depend
 /// only on the referral and the kind, so a subscribed calendar updates rather than
 /// duplicates.
-pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails<'_>) -> String {
+pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails) -> String {
     let stamp = derived.as_of.and_time(NaiveTime::MIN).and_utc();
     let mut calendar = Calendar::new();
     calendar.name("affrel actions");

@@ -1,44 +1,49 @@
-//! Project + derived weeks → every output file, rendered into memory: `report.json`, the
-//! report page and its week archive, the feed, and (in private builds) the emails due this
-//! week, the calendar and the spreadsheet.
+//! Project + derived weeks → every output file, handed to a [`Sink`] as soon as it is
+//! rendered: `report.json`, the report page and its week archive, the feed, and (in private
+//! builds) the emails due this week with their pages, the calendar and the spreadsheet.
+//! Nothing waits in memory for the rest of the site, so memory stays flat as projects grow.
 
 mod emails;
 mod exports;
 mod markdown;
 mod pages;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
+use rayon::prelude::{
+    IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator, ParallelSlice,
+};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::Project;
+use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
-use crate::stages::Derived;
+use crate::stages::{AffiliateState, Derived, NextAction};
 
-use emails::WrittenEmails;
+use emails::{EmailTemplates, RenderedEmail, WrittenEmails};
 pub use emails::eml_path;
-use pages::{EmailsPage, PageSettings, Pages, ReportPage};
+use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
 pub use pages::{action_step, stage_label, why};
 
-/// Every output file, keyed by its path relative to the output folder.
-#[derive(Debug, Default)]
-pub struct Site {
-    pub files: BTreeMap<PathBuf, Vec<u8>>,
-    /// A one-line description of what was produced.
-    pub summary: String,
+/// Where rendered files go: the staging folder of a build, or nowhere for `check`. Called
+/// from several threads at once.
+pub trait Sink: Sync {
+    /// Takes one file; `path` is relative to the output folder, with `/` between folders.
+    fn put(&self, path: &str, bytes: &[u8]) -> Result<(), Diagnostic>;
 }
 
-impl Site {
-    fn add(&mut self, path: impl Into<PathBuf>, bytes: impl Into<Vec<u8>>) {
-        self.files.insert(path.into(), bytes.into());
+/// A sink that only counts the files: `check` renders everything and keeps nothing.
+#[derive(Debug, Default)]
+pub struct Discard {
+    files: AtomicUsize,
+}
+
+impl Sink for Discard {
+    fn put(&self, _path: &str, _bytes: &[u8]) -> Result<(), Diagnostic> {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 }
-
-/// A rendered file: its path relative to the output folder, and its bytes.
-type OutputFile = (String, Vec<u8>);
 
 /// How to render: for the user, or for the public.
 #[derive(Debug, Clone, Copy)]
@@ -58,15 +63,17 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Renders the whole site. `weeks` holds each archived week as replayed at its Sunday,
-/// oldest first, and last the current week as of D. `None` when a template failed (the
-/// problems are in `diagnostics`).
+/// Renders the whole site into `sink`. `weeks` holds each archived week as replayed at its
+/// Sunday, oldest first, and last the current week as of D. Returns a one-line description
+/// of what was produced, or `None` when something failed (the problems are in
+/// `diagnostics`); the sink may then hold part of the site.
 pub fn render(
     project: &Project,
     weeks: &[Derived<'_>],
     options: Options<'_>,
+    sink: &dyn Sink,
     diagnostics: &mut Diagnostics,
-) -> Option<Site> {
+) -> Option<String> {
     let current = weeks.last()?;
     let email_templates = emails::compile(&project.email_templates, &project.config, diagnostics);
     let pages = pages::compile(&project.template_overrides, diagnostics);
@@ -88,24 +95,25 @@ pub fn render(
     } else {
         Naming::Private
     };
-    let emails = if options.public {
-        Vec::new()
-    } else {
-        email_templates.render_due(&project.config, current, diagnostics)
-    };
-    if diagnostics.has_errors() {
-        return None;
-    }
-    let site = Renderer {
+    let mut renderer = Renderer {
         project,
         weeks,
         pages: &pages,
         naming,
         options,
-        emails: WrittenEmails::new(&emails),
+        sink,
+        emails: WrittenEmails::default(),
+    };
+    if !options.public {
+        renderer.emails = renderer.write_emails(&email_templates, current, diagnostics);
+        if diagnostics.has_errors() {
+            return None;
+        }
     }
-    .site();
-    site.map_err(|problem| diagnostics.push(problem)).ok()
+    renderer
+        .write_rest()
+        .map_err(|problem| diagnostics.push(problem))
+        .ok()
 }
 
 /// What every page of one build shares.
@@ -115,82 +123,139 @@ struct Renderer<'a> {
     pages: &'a Pages,
     naming: Naming<'a>,
     options: Options<'a>,
+    sink: &'a dyn Sink,
     /// The current week's emails; archived weeks have none.
-    emails: WrittenEmails<'a>,
+    emails: WrittenEmails,
 }
 
+/// The emails due on one emails page, and what they and the page produced.
+type EmailsPageResult = (Vec<RenderedEmail>, Vec<Diagnostic>);
+
 impl Renderer<'_> {
-    fn site(&self) -> Result<Site, Diagnostic> {
-        let mut site = Site::default();
+    /// Renders and writes every email due this week and the emails pages that show them, one
+    /// page's worth at a time on each core.
+    fn write_emails(
+        &self,
+        templates: &EmailTemplates<'_>,
+        current: &Derived<'_>,
+        diagnostics: &mut Diagnostics,
+    ) -> WrittenEmails {
+        let due = templates.due(current, diagnostics);
+        let pages = due.len().div_ceil(EMAILS_PER_PAGE).max(1);
+        let results: Vec<EmailsPageResult> = if due.is_empty() {
+            vec![self.emails_page(templates, current, &[], 1, pages, 0)]
+        } else {
+            due.par_chunks(EMAILS_PER_PAGE)
+                .enumerate()
+                .map(|(index, chunk)| {
+                    self.emails_page(templates, current, chunk, index + 1, pages, due.len())
+                })
+                .collect()
+        };
+        let mut written = WrittenEmails::default();
+        for (emails, problems) in results {
+            for email in &emails {
+                written.record(email);
+            }
+            diagnostics.extend(problems);
+        }
+        written
+    }
+
+    /// Renders and writes one page's emails, then the page.
+    fn emails_page(
+        &self,
+        templates: &EmailTemplates<'_>,
+        current: &Derived<'_>,
+        due: &[(&AffiliateState<'_>, NextAction)],
+        page: usize,
+        pages: usize,
+        total: usize,
+    ) -> EmailsPageResult {
+        let mut problems = Vec::new();
+        let mut emails = Vec::with_capacity(due.len());
+        for &(affiliate, action) in due {
+            let written = templates
+                .render(&self.project.config, current, affiliate, action)
+                .and_then(|email| {
+                    self.sink.put(&email.eml_path(), &email.eml)?;
+                    self.sink.put(&email.txt_path(), email.copy_text().as_bytes())?;
+                    Ok(email)
+                });
+            match written {
+                Ok(email) => emails.push(email),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        let pager = Pager::new(page, pages, pages::emails_page_file);
+        let view = EmailsPage::new(self.project, current, &emails, total, pager);
+        let path = format!("emails/{}", pages::emails_page_file(page));
+        if let Err(problem) = self
+            .pages
+            .render("emails.html", &view)
+            .and_then(|html| self.sink.put(&path, html.as_bytes()))
+        {
+            problems.push(problem);
+        }
+        (emails, problems)
+    }
+
+    /// Writes everything but the emails: each week's report and page, the feed, and in
+    /// private builds the calendar and the spreadsheet. Returns the one-line summary.
+    fn write_rest(&self) -> Result<String, Diagnostic> {
         let current_index = self.weeks.len() - 1;
-        let weeks: Vec<Result<Vec<OutputFile>, Diagnostic>> = self
-            .weeks
+        self.weeks
             .par_iter()
             .enumerate()
-            .map(|(index, week)| self.week_files(week, index, index == current_index))
-            .collect();
-        for files in weeks {
-            for (path, bytes) in files? {
-                site.add(path, bytes);
-            }
-        }
-        site.add(
+            .try_for_each(|(index, week)| self.write_week(week, index, index == current_index))?;
+        let sink = self.sink;
+        sink.put(
             "feed.xml",
-            exports::atom_feed(self.project, self.weeks, self.naming),
-        );
+            exports::atom_feed(self.project, self.weeks, self.naming).as_bytes(),
+        )?;
         let current = &self.weeks[current_index];
         if !self.options.public {
-            let page = EmailsPage::new(self.project, current, &self.emails);
-            site.add(
-                "emails/index.html",
-                self.pages.render("emails.html", &page)?,
-            );
-            for email in self.emails.iter() {
-                site.add(email.eml_path(), email.eml.clone());
-                site.add(email.txt_path(), email.copy_text());
-            }
-            site.add("agenda.ics", exports::agenda_ics(current, &self.emails));
-            site.add("report.csv", exports::everyone_csv(current)?);
+            sink.put(
+                "agenda.ics",
+                exports::agenda_ics(current, &self.emails).as_bytes(),
+            )?;
+            sink.put("report.csv", &exports::everyone_csv(current)?)?;
         }
-        site.summary = [
+        Ok([
             plural(current.affiliates.len(), "referral", "referrals"),
             plural(current.actions_this_week().count(), "action", "actions") + " due this week",
-            plural(self.emails.iter().count(), "email", "emails"),
+            plural(self.emails.len(), "email", "emails"),
             plural(self.weeks.len(), "week", "weeks") + " archived",
         ]
-        .join(", ");
-        Ok(site)
+        .join(", "))
     }
 
     /// One week's archived page and report; for the current week also the main ones.
-    fn week_files(
-        &self,
-        week: &Derived<'_>,
-        index: usize,
-        is_current: bool,
-    ) -> Result<Vec<OutputFile>, Diagnostic> {
+    fn write_week(&self, week: &Derived<'_>, index: usize, is_current: bool) -> Result<(), Diagnostic> {
         let folder = format!("weeks/{}/", week.week.label);
         let none = WrittenEmails::default();
         let emails = if is_current { &self.emails } else { &none };
-        let report = Report::new(week, &|id, kind| emails.eml_path(id, kind), self.naming);
+        let email_path = |id: &str, kind: ActionKind| emails.eml_path(id, kind);
+        let report = Report::new(week, &email_path, self.naming);
         let json = to_json(&report)?;
-        let page = |base| self.report_page(week, &report, emails, index, is_current, base);
-        let mut files = vec![
-            (format!("{folder}report.json"), json.clone()),
-            (format!("{folder}index.html"), page("../../")?.into_bytes()),
-        ];
+        self.sink.put(&format!("{folder}report.json"), &json)?;
+        let archived = self.report_page(week, &report, emails, index, is_current, "../../")?;
+        self.sink.put(&format!("{folder}index.html"), archived.as_bytes())?;
         if is_current {
-            files.push(("report.json".to_owned(), json));
-            files.push(("index.html".to_owned(), page("")?.into_bytes()));
+            self.sink.put("report.json", &json)?;
+            let latest = self.report_page(week, &report, emails, index, is_current, "")?;
+            self.sink.put("index.html", latest.as_bytes())?;
         }
-        Ok(files)
+        Ok(())
     }
 
+    /// The report page of one week: the latest report when `base` is empty, else its page in
+    /// the week archive, which leaves out the per-person table.
     fn report_page(
         &self,
         week: &Derived<'_>,
         report: &Report,
-        emails: &WrittenEmails<'_>,
+        emails: &WrittenEmails,
         index: usize,
         is_current: bool,
         base: &'static str,
@@ -199,7 +264,7 @@ impl Renderer<'_> {
             base,
             public: self.options.public,
             has_emails: !self.options.public && is_current,
-            current: is_current,
+            current: base.is_empty(),
             provenance: self.options.provenance,
             archive: pages::archive_links(self.weeks, index),
         };

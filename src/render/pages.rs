@@ -13,8 +13,17 @@ use crate::load::{Source, TEMPLATES_DIR};
 use crate::model::{ActionKind, Project, Rules, Stage};
 use crate::render::emails::{RenderedEmail, WrittenEmails};
 use crate::render::{plural, template_help};
-use crate::report::{Naming, Report, cents};
-use crate::stages::{AffiliateState, Derived, Reason, UPCOMING_LISTED};
+use crate::report::{HistoryView, MetricsView, Naming, Report, StageCountsView, cents};
+use crate::stages::{AffiliateState, Derived, NextAction, Reason, UPCOMING_LISTED, Urgency};
+
+/// Most actions due a report page lists, most overdue first; the emails pages, `agenda.ics`
+/// and `report.csv` have them all (`report.json` in public builds).
+pub const ACTIONS_LISTED: usize = 200;
+/// Most stage changes a report page lists; `report.json` has them all.
+pub const CHANGES_LISTED: usize = 200;
+/// Most rows of the "Everyone" table, most urgent first; `report.csv` and `report.json` have
+/// everyone. With these bounds a report page stays well under 5 MB at any number of referrals.
+pub const PEOPLE_LISTED: usize = 2000;
 
 /// The built-in report templates, by name; a user's `templates/<name>` replaces one.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -96,8 +105,9 @@ pub struct PageSettings<'a> {
     pub public: bool,
     /// Whether this page's week has an emails page (only the current week does).
     pub has_emails: bool,
-    /// Whether this is the current week. Archived weeks leave out the per-person table,
-    /// which their `report.json` holds, so that the archive stays small.
+    /// Whether this is the latest report, `index.html`. Pages in the week archive (the
+    /// current week's too) leave out the per-person table, which their `report.json` holds,
+    /// so that the archive stays small.
     pub current: bool,
     /// The commit the content came from, when the root is in git.
     pub provenance: Option<&'a str>,
@@ -135,19 +145,66 @@ pub fn archive_links(weeks: &[Derived<'_>], index: usize) -> Vec<ArchiveLink> {
         .collect()
 }
 
-/// Everything `index.html` shows; `report` is exactly `report.json`.
+/// Everything `index.html` shows. The lists are bounded so that the page stays small at
+/// any number of referrals; each comes with its full count.
 #[derive(Serialize)]
 pub struct ReportPage<'a> {
     pub title: &'a str,
-    pub report: &'a Report,
+    pub report: PageReport<'a>,
     pub settings: &'a PageSettings<'a>,
+    /// Overdue and due this week (at most [`ACTIONS_LISTED`]), then the next few upcoming
+    /// when all the due ones are listed.
     pub actions: Vec<ActionRow>,
+    pub action_counts: ActionCounts,
     pub summary: Summary,
     pub stages: Vec<StageBar>,
+    /// At most [`CHANGES_LISTED`], of `transitions_total`.
     pub transitions: Vec<TransitionRow>,
+    pub transitions_total: usize,
     pub trend: Trend,
     pub programs: Vec<ProgramRow>,
+    /// At most [`PEOPLE_LISTED`], of `people_total`; empty on archived weeks' pages.
     pub people: Vec<PersonRow>,
+    pub people_total: usize,
+}
+
+/// The figures of `report.json` a page shows: all but its per-person lists, which a page
+/// shows bounded (`actions`, `transitions`, `people`) and `report.json` keeps whole.
+#[derive(Serialize)]
+pub struct PageReport<'a> {
+    pub week: &'a str,
+    pub week_start: NaiveDate,
+    pub week_end: NaiveDate,
+    pub as_of: NaiveDate,
+    pub stage_counts: StageCountsView,
+    pub metrics: &'a MetricsView,
+    pub history: &'a [HistoryView],
+}
+
+impl<'a> PageReport<'a> {
+    fn new(report: &'a Report) -> Self {
+        Self {
+            week: &report.week,
+            week_start: report.week_start,
+            week_end: report.week_end,
+            as_of: report.as_of,
+            stage_counts: report.stage_counts,
+            metrics: &report.metrics,
+            history: &report.history,
+        }
+    }
+}
+
+/// How many actions the week has, whether or not the page lists them all.
+#[derive(Serialize)]
+pub struct ActionCounts {
+    pub overdue: usize,
+    /// Due this week and not overdue.
+    pub due: usize,
+    /// Actions due with an email written.
+    pub emails: usize,
+    /// Actions due that the page leaves out.
+    pub unlisted: usize,
 }
 
 /// One action in "This week's actions", or one upcoming.
@@ -286,15 +343,22 @@ pub struct PersonRow {
     pub earned: String,
 }
 
-/// Everything `emails/index.html` shows.
+/// Everything one emails page shows: `emails/index.html`, then `emails/page-2.html` and on,
+/// [`EMAILS_PER_PAGE`] emails each.
 #[derive(Serialize)]
 pub struct EmailsPage<'a> {
     pub title: &'a str,
     pub week: &'a str,
     pub as_of: NaiveDate,
+    /// This page's emails, oldest due first.
     pub emails: Vec<EmailCard<'a>>,
-    /// The kinds of the emails, in the method's order, each with how many there are.
+    /// The place of this page's first and last email among all `total`, counting from 1.
+    pub first: usize,
+    pub last: usize,
+    pub total: usize,
+    /// The kinds of this page's emails, in the method's order, each with how many there are.
     pub kinds: Vec<KindCount>,
+    pub pager: Pager,
 }
 
 /// How many emails of one kind the emails page shows.
@@ -370,18 +434,21 @@ impl<'a> ReportPage<'a> {
         project: &'a Project,
         derived: &Derived<'_>,
         report: &'a Report,
-        emails: &WrittenEmails<'_>,
+        emails: &WrittenEmails,
         naming: Naming<'_>,
         settings: &'a PageSettings<'a>,
     ) -> Self {
+        let (actions, action_counts) = action_rows(project, derived, emails, naming, settings.base);
         Self {
             title: &project.config.report.title,
-            report,
+            report: PageReport::new(report),
             settings,
-            actions: action_rows(project, derived, emails, naming, settings.base),
+            actions,
+            action_counts,
             summary: summary(derived),
             stages: stage_bars(derived),
             transitions: transition_rows(derived, naming),
+            transitions_total: derived.transitions.len(),
             trend: trend(derived),
             programs: program_rows(project, derived),
             people: if settings.current {
@@ -389,6 +456,7 @@ impl<'a> ReportPage<'a> {
             } else {
                 Vec::new()
             },
+            people_total: derived.affiliates.len(),
         }
     }
 }
@@ -428,35 +496,68 @@ pub fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
 fn action_rows(
     project: &Project,
     derived: &Derived<'_>,
-    emails: &WrittenEmails<'_>,
+    emails: &WrittenEmails,
     naming: Naming<'_>,
     base: &str,
-) -> Vec<ActionRow> {
-    let mut rows: Vec<ActionRow> = derived
+) -> (Vec<ActionRow>, ActionCounts) {
+    let mut pending: Vec<(NaiveDate, String, &AffiliateState<'_>, NextAction)> = derived
         .affiliates
         .iter()
         .filter_map(|affiliate| {
             let action = affiliate.status.action?;
-            let email = emails.get(&affiliate.referral.id, action.kind);
-            Some(ActionRow {
-                who: naming.label(affiliate.referral),
+            Some((action.due, naming.label(affiliate.referral), affiliate, action))
+        })
+        .collect();
+    pending.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let due_now = |action: &NextAction| derived.week.urgency(action.due).is_this_week();
+    let due_count = pending.iter().filter(|(.., action)| due_now(action)).count();
+    let overdue = pending
+        .iter()
+        .filter(|(.., action)| derived.week.urgency(action.due) == Urgency::Overdue)
+        .count();
+    let with_email = pending
+        .iter()
+        .filter(|(_, _, affiliate, action)| {
+            due_now(action)
+                && emails
+                    .copy_text(&affiliate.referral.id, action.kind)
+                    .is_some()
+        })
+        .count();
+    let listed = if due_count > ACTIONS_LISTED {
+        ACTIONS_LISTED
+    } else {
+        due_count + UPCOMING_LISTED
+    };
+    pending.truncate(listed);
+    let rows = pending
+        .into_iter()
+        .map(|(due, who, affiliate, action)| {
+            let id = &affiliate.referral.id;
+            ActionRow {
+                who,
                 program: affiliate.program.name.clone(),
                 kind: action.kind,
                 step: action_step(action.kind),
                 why: why(action.reason, &project.config.rules, derived.as_of),
-                due: action.due,
-                urgency: derived.week.urgency(action.due).as_str(),
-                days_late: days_between(action.due, derived.as_of).max(0),
-                email: email.map(|e| format!("{base}{}", e.eml_path())),
-                copy_text: email.map(RenderedEmail::copy_text),
+                due,
+                urgency: derived.week.urgency(due).as_str(),
+                days_late: days_between(due, derived.as_of).max(0),
+                email: emails
+                    .eml_path(id, action.kind)
+                    .map(|path| format!("{base}{path}")),
+                copy_text: emails.copy_text(id, action.kind).map(str::to_owned),
                 investment: (action.kind == ActionKind::OfferHelp).then(|| investment(affiliate)),
-            })
+            }
         })
         .collect();
-    rows.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.who.cmp(&b.who)));
-    let due_count = rows.iter().filter(|r| r.urgency != "upcoming").count();
-    rows.truncate(due_count + UPCOMING_LISTED);
-    rows
+    let counts = ActionCounts {
+        overdue,
+        due: due_count - overdue,
+        emails: with_email,
+        unlisted: due_count.saturating_sub(ACTIONS_LISTED),
+    };
+    (rows, counts)
 }
 
 /// "1 h 30 min invested, earned you 12.40": the return on the time spent on one person.
@@ -528,6 +629,7 @@ fn transition_rows(derived: &Derived<'_>, naming: Naming<'_>) -> Vec<TransitionR
     derived
         .transitions
         .iter()
+        .take(CHANGES_LISTED)
         .map(|t| TransitionRow {
             who: naming.label(t.referral),
             from: t.from,
@@ -649,20 +751,29 @@ pub fn time_invested(minutes: u64) -> Option<String> {
 }
 
 fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<PersonRow> {
-    let mut rows: Vec<PersonRow> = derived
+    let mut ranked: Vec<(Option<NaiveDate>, Stage, String, &AffiliateState<'_>)> = derived
         .affiliates
         .iter()
         .map(|a| {
+            let due = a.status.action.map(|x| x.due);
+            (due, a.status.stage, naming.label(a.referral), a)
+        })
+        .collect();
+    let rank = |row: &(Option<NaiveDate>, Stage, String, &AffiliateState<'_>)| {
+        (row.0.is_none(), row.0, row.1)
+    };
+    ranked.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.2.cmp(&b.2)));
+    ranked.truncate(PEOPLE_LISTED);
+    ranked
+        .into_iter()
+        .map(|(due, stage, who, a)| {
             let action = a.status.action;
             PersonRow {
-                who: naming.label(a.referral),
+                who,
                 program: a.program.name.clone(),
-                stage: a.status.stage,
-                stage_label: stage_label(a.status.stage),
-                stage_rank: Stage::ALL
-                    .iter()
-                    .position(|&s| s == a.status.stage)
-                    .unwrap_or(0),
+                stage,
+                stage_label: stage_label(stage),
+                stage_rank: Stage::ALL.iter().position(|&s| s == stage).unwrap_or(0),
                 tags: if public {
                     Vec::new()
                 } else {
@@ -670,8 +781,8 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
                 },
                 action: action.map(|x| x.kind),
                 action_label: action.map(|x| action_label(x.kind)),
-                due: action.map(|x| x.due),
-                urgency: action.map(|x| derived.week.urgency(x.due).as_str()),
+                due,
+                urgency: due.map(|due| derived.week.urgency(due).as_str()),
                 last_contact: a.last_contact,
                 sales: a.sales,
                 time_invested: time_invested(a.minutes_invested),
@@ -684,18 +795,31 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
                 },
             }
         })
-        .collect();
-    rows.sort_by(|a, b| {
-        let rank = |row: &PersonRow| (row.due.is_none(), row.due, row.stage, row.who.clone());
-        rank(a).cmp(&rank(b))
-    });
-    rows
+        .collect()
+}
+
+/// Most emails on one emails page; more go on further pages.
+pub const EMAILS_PER_PAGE: usize = 100;
+
+/// The file of emails page `page` (counting from 1), relative to `emails/`.
+pub fn emails_page_file(page: usize) -> String {
+    if page <= 1 {
+        "index.html".to_owned()
+    } else {
+        format!("page-{page}.html")
+    }
 }
 
 impl<'a> EmailsPage<'a> {
-    /// Lays out the emails page.
-    pub fn new(project: &'a Project, derived: &'a Derived<'_>, emails: &WrittenEmails<'a>) -> Self {
-        let mut cards: Vec<EmailCard<'a>> = emails
+    /// Lays out one emails page: `emails` in order, on page `pager.page` of `total` emails.
+    pub fn new(
+        project: &'a Project,
+        derived: &'a Derived<'_>,
+        emails: &'a [RenderedEmail],
+        total: usize,
+        pager: Pager,
+    ) -> Self {
+        let cards: Vec<EmailCard<'a>> = emails
             .iter()
             .map(|email| EmailCard {
                 to: format!("{} <{}>", email.to_name, email.to_email),
@@ -714,7 +838,6 @@ impl<'a> EmailsPage<'a> {
                 copy_text: email.copy_text(),
             })
             .collect();
-        cards.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.eml.cmp(&b.eml)));
         let kinds = ActionKind::ALL
             .iter()
             .map(|&kind| KindCount {
@@ -724,12 +847,68 @@ impl<'a> EmailsPage<'a> {
             })
             .filter(|k| k.count > 0)
             .collect();
+        let first = (pager.page - 1) * EMAILS_PER_PAGE + 1;
         Self {
             title: &project.config.report.title,
             week: &derived.week.label,
             as_of: derived.as_of,
+            first,
+            last: first + cards.len().saturating_sub(1),
+            total,
             emails: cards,
             kinds,
+            pager,
+        }
+    }
+}
+
+/// Links between the pages of a long list: the first and last page, and those near this one.
+#[derive(Serialize)]
+pub struct Pager {
+    /// This page, counting from 1.
+    pub page: usize,
+    pub pages: usize,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub links: Vec<PageLink>,
+}
+
+/// One numbered link of a [`Pager`].
+#[derive(Serialize)]
+pub struct PageLink {
+    pub number: usize,
+    pub href: String,
+    pub current: bool,
+    /// Whether pages are skipped between the previous link and this one.
+    pub gap_before: bool,
+}
+
+/// How many pages either side of this one get a numbered link.
+const PAGER_NEIGHBOURS: usize = 2;
+
+impl Pager {
+    /// The links from page `page` of `pages`, each page's file named by `file`.
+    pub fn new(page: usize, pages: usize, file: impl Fn(usize) -> String) -> Self {
+        let mut links = Vec::new();
+        let mut last_listed = 0;
+        for number in 1..=pages {
+            let near = number.abs_diff(page) <= PAGER_NEIGHBOURS;
+            if number == 1 || number == pages || near {
+                links.push(PageLink {
+                    number,
+                    href: file(number),
+                    current: number == page,
+                    gap_before: number > last_listed + 1,
+                });
+                last_listed = number;
+            }
+        }
+        Self {
+            page,
+            pages,
+            previous: (page > 1).then(|| file(page - 1)),
+            next: (page < pages).then(|| file(page + 1)),
+            links,
         }
     }
 }
