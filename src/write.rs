@@ -273,7 +273,6 @@ impl Place {
         }
         Ok(())
     }
-
 }
 
 /// Swaps two folders in one step, so that the output folder is never missing.

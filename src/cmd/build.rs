@@ -66,7 +66,8 @@ pub fn produce(
     let mut diagnostics = Diagnostics::default();
     let raw = load::load(root, &mut diagnostics);
     timings.step("load");
-    let project = model::validate(raw, today, &mut diagnostics).filter(|_| !diagnostics.has_errors());
+    let project =
+        model::validate(raw, today, &mut diagnostics).filter(|_| !diagnostics.has_errors());
     timings.step("validate");
     let summary = project.and_then(|project| {
         let weeks = stages::derive_weeks(&project, as_of);

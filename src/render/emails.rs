@@ -517,7 +517,12 @@ impl EmailTemplates<'_> {
         let mut due: Vec<(String, (&AffiliateState<'_>, NextAction))> = due
             .into_iter()
             .filter(|(_, action)| self.by_kind.contains_key(&action.kind))
-            .map(|(affiliate, action)| (eml_path(&affiliate.referral.id, action.kind), (affiliate, action)))
+            .map(|(affiliate, action)| {
+                (
+                    eml_path(&affiliate.referral.id, action.kind),
+                    (affiliate, action),
+                )
+            })
             .collect();
         due.sort_by(|(a_path, (_, a)), (b_path, (_, b))| (a.due, a_path).cmp(&(b.due, b_path)));
         due.into_iter().map(|(_, pair)| pair).collect()

@@ -20,8 +20,8 @@ use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
 use crate::stages::{AffiliateState, Derived, NextAction};
 
-use emails::{EmailTemplates, RenderedEmail, WrittenEmails};
 pub use emails::eml_path;
+use emails::{EmailTemplates, RenderedEmail, WrittenEmails};
 use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
 pub use pages::{action_step, stage_label, why};
 
@@ -179,7 +179,8 @@ impl Renderer<'_> {
                 .render(&self.project.config, current, affiliate, action)
                 .and_then(|email| {
                     self.sink.put(&email.eml_path(), &email.eml)?;
-                    self.sink.put(&email.txt_path(), email.copy_text().as_bytes())?;
+                    self.sink
+                        .put(&email.txt_path(), email.copy_text().as_bytes())?;
                     Ok(email)
                 });
             match written {
@@ -231,7 +232,12 @@ impl Renderer<'_> {
     }
 
     /// One week's archived page and report; for the current week also the main ones.
-    fn write_week(&self, week: &Derived<'_>, index: usize, is_current: bool) -> Result<(), Diagnostic> {
+    fn write_week(
+        &self,
+        week: &Derived<'_>,
+        index: usize,
+        is_current: bool,
+    ) -> Result<(), Diagnostic> {
         let folder = format!("weeks/{}/", week.week.label);
         let none = WrittenEmails::default();
         let emails = if is_current { &self.emails } else { &none };
@@ -240,7 +246,8 @@ impl Renderer<'_> {
         let json = to_json(&report)?;
         self.sink.put(&format!("{folder}report.json"), &json)?;
         let archived = self.report_page(week, &report, emails, index, is_current, "../../")?;
-        self.sink.put(&format!("{folder}index.html"), archived.as_bytes())?;
+        self.sink
+            .put(&format!("{folder}index.html"), archived.as_bytes())?;
         if is_current {
             self.sink.put("report.json", &json)?;
             let latest = self.report_page(week, &report, emails, index, is_current, "")?;

@@ -505,12 +505,20 @@ fn action_rows(
         .iter()
         .filter_map(|affiliate| {
             let action = affiliate.status.action?;
-            Some((action.due, naming.label(affiliate.referral), affiliate, action))
+            Some((
+                action.due,
+                naming.label(affiliate.referral),
+                affiliate,
+                action,
+            ))
         })
         .collect();
     pending.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let due_now = |action: &NextAction| derived.week.urgency(action.due).is_this_week();
-    let due_count = pending.iter().filter(|(.., action)| due_now(action)).count();
+    let due_count = pending
+        .iter()
+        .filter(|(.., action)| due_now(action))
+        .count();
     let overdue = pending
         .iter()
         .filter(|(.., action)| derived.week.urgency(action.due) == Urgency::Overdue)
@@ -889,11 +897,17 @@ const PAGER_NEIGHBOURS: usize = 2;
 impl Pager {
     /// The links from page `page` of `pages`, each page's file named by `file`.
     pub fn new(page: usize, pages: usize, file: impl Fn(usize) -> String) -> Self {
+        // A gap of a single page would hide no more than its own link: list that page.
+        let next_to_end = |number: usize| number == 2 || number + 1 == pages;
+        let listed = |number: usize| {
+            number == 1
+                || number == pages
+                || number.abs_diff(page) <= PAGER_NEIGHBOURS + usize::from(next_to_end(number))
+        };
         let mut links = Vec::new();
         let mut last_listed = 0;
         for number in 1..=pages {
-            let near = number.abs_diff(page) <= PAGER_NEIGHBOURS;
-            if number == 1 || number == pages || near {
+            if listed(number) {
                 links.push(PageLink {
                     number,
                     href: file(number),
@@ -910,5 +924,53 @@ impl Pager {
             next: (page < pages).then(|| file(page + 1)),
             links,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pager's numbered links as text: `[3]` for this page, `…` for a gap.
+    fn shown(page: usize, pages: usize) -> String {
+        Pager::new(page, pages, emails_page_file)
+            .links
+            .iter()
+            .map(|link| {
+                let number = if link.current {
+                    format!("[{}]", link.number)
+                } else {
+                    link.number.to_string()
+                };
+                if link.gap_before {
+                    format!("… {number}")
+                } else {
+                    number
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn pager_lists_the_ends_and_the_neighbours_and_never_hides_a_single_page() {
+        assert_eq!(shown(1, 1), "[1]");
+        assert_eq!(shown(1, 7), "[1] 2 3 … 7");
+        assert_eq!(shown(3, 7), "1 2 [3] 4 5 6 7");
+        assert_eq!(shown(4, 9), "1 2 3 [4] 5 6 … 9");
+        assert_eq!(shown(9, 9), "1 … 7 8 [9]");
+        assert_eq!(shown(50, 100), "1 … 48 49 [50] 51 52 … 100");
+    }
+
+    #[test]
+    fn pager_links_name_the_files_of_the_neighbouring_pages() {
+        let pager = Pager::new(2, 3, emails_page_file);
+        assert_eq!(pager.previous.as_deref(), Some("index.html"));
+        assert_eq!(pager.next.as_deref(), Some("page-3.html"));
+        let first = Pager::new(1, 3, emails_page_file);
+        assert_eq!(
+            (first.previous, first.next.as_deref()),
+            (None, Some("page-2.html"))
+        );
     }
 }
