@@ -223,7 +223,7 @@ fn parse_as_of(value: &str) -> Result<NaiveDate, String> {
 pub fn run(cli: &Cli) -> Exit {
     match &cli.command {
         Command::Build(args) => cmd::build::run(args),
-        Command::Check(args) => cmd::check::run(&args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Init(args) => cmd::init::run(&args.dir),
         Command::Agenda(args) => cmd::agenda::run(args),
         Command::New(args) => cmd::new::run(args),

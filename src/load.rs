@@ -63,15 +63,16 @@ pub struct Loaded<T> {
 #[derive(Debug)]
 pub enum Field<T> {
     Valid(T),
-    Invalid(serde_yaml::Value),
+    /// Boxed: a record holds dozens of fields, nearly all valid, and a YAML value is large.
+    Invalid(Box<serde_yaml::Value>),
 }
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_yaml::Value::deserialize(deserializer)?;
-        Ok(match serde_yaml::from_value(value.clone()) {
+        Ok(match T::deserialize(&value) {
             Ok(valid) => Field::Valid(valid),
-            Err(_) => Field::Invalid(value),
+            Err(_) => Field::Invalid(Box::new(value)),
         })
     }
 }

@@ -2,6 +2,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: a build allocates and frees millions of small strings and values across both
+/// cores, where it is markedly faster than the system allocator and returns memory sooner.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = affrel::cli::Cli::parse();
     ExitCode::from(affrel::cli::run(&cli) as u8)

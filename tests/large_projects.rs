@@ -118,6 +118,18 @@ fn pages_stay_bounded_and_point_to_the_complete_data() {
         "a header and one row each"
     );
 
+    let feed = read(&out.join("feed.xml"));
+    let entry = feed
+        .split("<entry>")
+        .nth(1)
+        .expect("an entry for this week");
+    assert_eq!(
+        count(entry, " new → Uncontacted"),
+        20,
+        "the feed names 20 changes"
+    );
+    assert!(entry.contains(&format!("and {} more.", REFERRED_THIS_WEEK - 20)));
+
     let archived = read(&out.join("weeks/2026-W48/index.html"));
     assert_eq!(
         count(&archived, "<th scope=\"row\""),

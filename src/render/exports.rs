@@ -182,6 +182,9 @@ fn midnight(date: NaiveDate) -> FixedDateTime {
     date.and_time(NaiveTime::MIN).and_utc().fixed_offset()
 }
 
+/// Most stage changes a feed entry names; the week's `report.json` has them all.
+const CHANGES_IN_FEED: usize = 20;
+
 /// "3 actions due (1 overdue). Changes: r-1a2b3c4d welcomed → first sale. Stages: …"
 fn week_summary(week: &Derived<'_>, naming: Naming<'_>) -> String {
     let due: Vec<NextAction> = week.actions_this_week().map(|(_, action)| action).collect();
@@ -189,9 +192,10 @@ fn week_summary(week: &Derived<'_>, naming: Naming<'_>) -> String {
         .iter()
         .filter(|a| week.week.urgency(a.due) == Urgency::Overdue)
         .count();
-    let changes: Vec<String> = week
+    let mut changes: Vec<String> = week
         .transitions
         .iter()
+        .take(CHANGES_IN_FEED)
         .map(|t| {
             let from = t.from.map_or("new", stage_label);
             format!(
@@ -201,6 +205,10 @@ fn week_summary(week: &Derived<'_>, naming: Naming<'_>) -> String {
             )
         })
         .collect();
+    let unlisted = week.transitions.len().saturating_sub(CHANGES_IN_FEED);
+    if unlisted > 0 {
+        changes.push(format!("and {unlisted} more"));
+    }
     let stages: Vec<String> = Stage::ALL
         .iter()
         .map(|&stage| format!("{} {}", stage_label(stage), week.stage_counts.get(stage)))

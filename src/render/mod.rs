@@ -141,14 +141,14 @@ impl Renderer<'_> {
         diagnostics: &mut Diagnostics,
     ) -> WrittenEmails {
         let due = templates.due(current, diagnostics);
-        let pages = due.len().div_ceil(EMAILS_PER_PAGE).max(1);
+        let page_count = due.len().div_ceil(EMAILS_PER_PAGE).max(1);
         let results: Vec<EmailsPageResult> = if due.is_empty() {
-            vec![self.emails_page(templates, current, &[], 1, pages, 0)]
+            vec![self.emails_page(templates, current, &[], 1, page_count, 0)]
         } else {
             due.par_chunks(EMAILS_PER_PAGE)
                 .enumerate()
                 .map(|(index, chunk)| {
-                    self.emails_page(templates, current, chunk, index + 1, pages, due.len())
+                    self.emails_page(templates, current, chunk, index + 1, page_count, due.len())
                 })
                 .collect()
         };
@@ -169,7 +169,7 @@ impl Renderer<'_> {
         current: &Derived<'_>,
         due: &[(&AffiliateState<'_>, NextAction)],
         page: usize,
-        pages: usize,
+        page_count: usize,
         total: usize,
     ) -> EmailsPageResult {
         let mut problems = Vec::new();
@@ -188,7 +188,7 @@ impl Renderer<'_> {
                 Err(problem) => problems.push(problem),
             }
         }
-        let pager = Pager::new(page, pages, pages::emails_page_file);
+        let pager = Pager::new(page, page_count, pages::emails_page_file);
         let view = EmailsPage::new(self.project, current, &emails, total, pager);
         let path = format!("emails/{}", pages::emails_page_file(page));
         if let Err(problem) = self
