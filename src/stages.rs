@@ -2,7 +2,7 @@
 //! transitions, metrics and history. Pure: no I/O, no clock.
 
 use chrono::{Datelike, Days, NaiveDate};
-use rayon::prelude::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
+use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 
 use crate::model::{
     ActionKind, Event, EventKind, Interest, Program, Project, Referral, Rules, Stage,
@@ -515,15 +515,46 @@ fn count(stages: impl Iterator<Item = Stage>) -> StageCounts {
     counts
 }
 
-/// Each history week replayed at its Sunday, oldest first, then the current week as of D.
-pub fn derive_weeks(project: &Project, as_of: NaiveDate) -> Vec<Derived<'_>> {
-    let week = Week::containing(as_of);
-    let mut weeks: Vec<Derived<'_>> = history_sundays(&week, project.config.report.history_weeks)
-        .into_par_iter()
-        .map(|sunday| derive(project, sunday))
-        .collect();
-    weeks.push(derive(project, as_of));
-    weeks
+/// The weeks a report covers: the `history_weeks` before D's week, each replayed at its
+/// Sunday, oldest first, then the current week as of D. A week is derived when asked for, so
+/// that a build holds only the weeks it is working on.
+pub struct Weeks<'a> {
+    project: &'a Project,
+    /// The day each week is derived as of, oldest first; the last is D.
+    dates: Vec<NaiveDate>,
+}
+
+impl<'a> Weeks<'a> {
+    /// The archived weeks and the current one as of `as_of`.
+    pub fn new(project: &'a Project, as_of: NaiveDate) -> Self {
+        let week = Week::containing(as_of);
+        let mut dates = history_sundays(&week, project.config.report.history_weeks);
+        dates.push(as_of);
+        Self { project, dates }
+    }
+
+    /// How many weeks: the archived ones and the current one.
+    pub fn count(&self) -> usize {
+        self.dates.len()
+    }
+
+    /// The position of the current week: the last.
+    pub fn current_index(&self) -> usize {
+        self.dates.len() - 1
+    }
+
+    /// The ISO week of each week, oldest first, e.g. `2026-W48`.
+    pub fn labels(&self) -> Vec<String> {
+        self.dates
+            .iter()
+            .map(|&date| Week::containing(date).label)
+            .collect()
+    }
+
+    /// Derives week `index` (counting from the oldest).
+    pub fn derive(&self, index: usize) -> Derived<'a> {
+        derive(self.project, self.dates[index])
+    }
 }
 
 fn affiliate_state<'a>(

@@ -12,7 +12,7 @@ use crate::load::{self, CONTENT_DIR, TEMPLATES_DIR};
 use crate::model;
 use crate::provenance;
 use crate::render::{self, Sink};
-use crate::stages;
+use crate::stages::Weeks;
 use crate::timings::Timings;
 use crate::write::{self, Staging};
 
@@ -70,14 +70,15 @@ pub fn produce(
         model::validate(raw, today, &mut diagnostics).filter(|_| !diagnostics.has_errors());
     timings.step("validate");
     let summary = project.and_then(|project| {
-        let weeks = stages::derive_weeks(&project, as_of);
+        let weeks = Weeks::new(&project, as_of);
+        let current = weeks.derive(weeks.current_index());
         timings.step("derive");
         let provenance = provenance::describe(root);
         let options = render::Options {
             public,
             provenance: provenance.as_deref(),
         };
-        let summary = render::render(&project, &weeks, options, sink, &mut diagnostics);
+        let summary = render::render(&project, &weeks, &current, options, sink, &mut diagnostics);
         timings.step("render");
         summary
     });

@@ -88,6 +88,11 @@ impl WrittenEmails {
             .insert(email.id.clone(), (email.kind, email.copy_text()));
     }
 
+    /// Adds the emails another part of the build wrote.
+    pub fn extend(&mut self, other: WrittenEmails) {
+        self.by_id.extend(other.by_id);
+    }
+
     /// The `Subject: …` and body of the email written for a referral's action, if any.
     pub fn copy_text(&self, id: &str, kind: ActionKind) -> Option<&str> {
         self.by_id

@@ -122,8 +122,26 @@ pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails) -> String {
     calendar.done().to_string()
 }
 
-/// An Atom feed with one entry per archived week, newest first.
-pub fn atom_feed(project: &Project, weeks: &[Derived<'_>], naming: Naming<'_>) -> String {
+/// What the feed says about one week, taken while the week is at hand.
+pub struct FeedEntry {
+    label: String,
+    as_of: NaiveDate,
+    summary: String,
+}
+
+impl FeedEntry {
+    /// The entry of `week`.
+    pub fn of(week: &Derived<'_>, naming: Naming<'_>) -> Self {
+        Self {
+            label: week.week.label.clone(),
+            as_of: week.as_of,
+            summary: week_summary(week, naming),
+        }
+    }
+}
+
+/// An Atom feed with one entry per week, newest first; `weeks` are oldest first.
+pub fn atom_feed(project: &Project, weeks: &[FeedEntry]) -> String {
     let title = &project.config.report.title;
     let key = Sha256::digest(title.as_bytes());
     let feed_id = format!(
@@ -135,14 +153,14 @@ pub fn atom_feed(project: &Project, weeks: &[Derived<'_>], naming: Naming<'_>) -
         .rev()
         .map(|week| {
             let mut entry = Entry::default();
-            entry.set_title(format!("Week {}", week.week.label));
-            entry.set_id(format!("{feed_id}:week:{}", week.week.label));
+            entry.set_title(format!("Week {}", week.label));
+            entry.set_id(format!("{feed_id}:week:{}", week.label));
             entry.set_updated(midnight(week.as_of));
             entry.set_links(vec![link(
                 "alternate",
-                &format!("weeks/{}/index.html", week.week.label),
+                &format!("weeks/{}/index.html", week.label),
             )]);
-            entry.set_summary(Some(Text::plain(week_summary(week, naming))));
+            entry.set_summary(Some(Text::plain(week.summary.clone())));
             entry
         })
         .collect();

@@ -12,16 +12,17 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::{
-    IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator, ParallelSlice,
+    IndexedParallelIterator, IntoParallelIterator, ParallelIterator, ParallelSlice,
 };
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
-use crate::stages::{AffiliateState, Derived, NextAction};
+use crate::stages::{AffiliateState, Derived, NextAction, Weeks};
 
 pub use emails::eml_path;
-use emails::{EmailTemplates, RenderedEmail, WrittenEmails};
+use emails::{EmailTemplates, WrittenEmails};
+use exports::FeedEntry;
 use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
 pub use pages::{action_step, stage_label, why};
 
@@ -63,18 +64,18 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Renders the whole site into `sink`. `weeks` holds each archived week as replayed at its
-/// Sunday, oldest first, and last the current week as of D. Returns a one-line description
-/// of what was produced, or `None` when something failed (the problems are in
-/// `diagnostics`); the sink may then hold part of the site.
+/// Renders the whole site into `sink`: `current` is the current week of `weeks`, derived
+/// already; each archived week is derived as it is rendered and dropped once written.
+/// Returns a one-line description of what was produced, or `None` when something failed
+/// (the problems are in `diagnostics`); the sink may then hold part of the site.
 pub fn render(
     project: &Project,
-    weeks: &[Derived<'_>],
+    weeks: &Weeks<'_>,
+    current: &Derived<'_>,
     options: Options<'_>,
     sink: &dyn Sink,
     diagnostics: &mut Diagnostics,
 ) -> Option<String> {
-    let current = weeks.last()?;
     let email_templates = emails::compile(&project.email_templates, &project.config, diagnostics);
     let pages = pages::compile(&project.template_overrides, diagnostics);
     if diagnostics.has_errors() {
@@ -98,6 +99,8 @@ pub fn render(
     let mut renderer = Renderer {
         project,
         weeks,
+        labels: weeks.labels(),
+        current,
         pages: &pages,
         naming,
         options,
@@ -119,7 +122,10 @@ pub fn render(
 /// What every page of one build shares.
 struct Renderer<'a> {
     project: &'a Project,
-    weeks: &'a [Derived<'a>],
+    weeks: &'a Weeks<'a>,
+    /// Each week's label, oldest first.
+    labels: Vec<String>,
+    current: &'a Derived<'a>,
     pages: &'a Pages,
     naming: Naming<'a>,
     options: Options<'a>,
@@ -128,8 +134,8 @@ struct Renderer<'a> {
     emails: WrittenEmails,
 }
 
-/// The emails due on one emails page, and what they and the page produced.
-type EmailsPageResult = (Vec<RenderedEmail>, Vec<Diagnostic>);
+/// What one emails page wrote, and the problems its emails and the page had.
+type EmailsPageResult = (WrittenEmails, Vec<Diagnostic>);
 
 impl Renderer<'_> {
     /// Renders and writes every email due this week and the emails pages that show them, one
@@ -153,16 +159,15 @@ impl Renderer<'_> {
                 .collect()
         };
         let mut written = WrittenEmails::default();
-        for (emails, problems) in results {
-            for email in &emails {
-                written.record(email);
-            }
+        for (page, problems) in results {
+            written.extend(page);
             diagnostics.extend(problems);
         }
         written
     }
 
-    /// Renders and writes one page's emails, then the page.
+    /// Renders and writes one page's emails, then the page. Only what the rest of the site
+    /// needs of them is kept.
     fn emails_page(
         &self,
         templates: &EmailTemplates<'_>,
@@ -198,23 +203,33 @@ impl Renderer<'_> {
         {
             problems.push(problem);
         }
-        (emails, problems)
+        let mut written = WrittenEmails::default();
+        for email in &emails {
+            written.record(email);
+        }
+        (written, problems)
     }
 
     /// Writes everything but the emails: each week's report and page, the feed, and in
     /// private builds the calendar and the spreadsheet. Returns the one-line summary.
     fn write_rest(&self) -> Result<String, Diagnostic> {
-        let current_index = self.weeks.len() - 1;
-        self.weeks
-            .par_iter()
-            .enumerate()
-            .try_for_each(|(index, week)| self.write_week(week, index, index == current_index))?;
+        let current_index = self.weeks.current_index();
+        let feed: Vec<FeedEntry> = (0..self.weeks.count())
+            .into_par_iter()
+            .map(|index| {
+                if index == current_index {
+                    self.write_week(self.current, index, true)
+                } else {
+                    self.write_week(&self.weeks.derive(index), index, false)
+                }
+            })
+            .collect::<Result<_, _>>()?;
         let sink = self.sink;
         sink.put(
             "feed.xml",
-            exports::atom_feed(self.project, self.weeks, self.naming).as_bytes(),
+            exports::atom_feed(self.project, &feed).as_bytes(),
         )?;
-        let current = &self.weeks[current_index];
+        let current = self.current;
         if !self.options.public {
             sink.put(
                 "agenda.ics",
@@ -226,18 +241,19 @@ impl Renderer<'_> {
             plural(current.affiliates.len(), "referral", "referrals"),
             plural(current.actions_this_week().count(), "action", "actions") + " due this week",
             plural(self.emails.len(), "email", "emails"),
-            plural(self.weeks.len(), "week", "weeks") + " archived",
+            plural(self.weeks.count(), "week", "weeks") + " archived",
         ]
         .join(", "))
     }
 
     /// One week's archived page and report; for the current week also the main ones.
+    /// Returns what the feed says about the week.
     fn write_week(
         &self,
         week: &Derived<'_>,
         index: usize,
         is_current: bool,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<FeedEntry, Diagnostic> {
         let folder = format!("weeks/{}/", week.week.label);
         let none = WrittenEmails::default();
         let emails = if is_current { &self.emails } else { &none };
@@ -253,7 +269,7 @@ impl Renderer<'_> {
             let latest = self.report_page(week, &report, emails, index, is_current, "")?;
             self.sink.put("index.html", latest.as_bytes())?;
         }
-        Ok(())
+        Ok(FeedEntry::of(week, self.naming))
     }
 
     /// The report page of one week: the latest report when `base` is empty, else its page in
@@ -273,7 +289,7 @@ impl Renderer<'_> {
             has_emails: !self.options.public && is_current,
             current: base.is_empty(),
             provenance: self.options.provenance,
-            archive: pages::archive_links(self.weeks, index),
+            archive: pages::archive_links(&self.labels, index),
         };
         let page = ReportPage::new(self.project, week, report, emails, self.naming, &settings);
         self.pages.render("index.html", &page)

@@ -124,14 +124,15 @@ pub struct ArchiveLink {
     pub relation: &'static str,
 }
 
-/// Archive links for every week, marked relative to the week at `index`.
-pub fn archive_links(weeks: &[Derived<'_>], index: usize) -> Vec<ArchiveLink> {
-    weeks
+/// Archive links for every week (`labels` oldest first), marked relative to the week at
+/// `index`.
+pub fn archive_links(labels: &[String], index: usize) -> Vec<ArchiveLink> {
+    labels
         .iter()
         .enumerate()
-        .map(|(i, week)| ArchiveLink {
-            week: week.week.label.clone(),
-            href: format!("weeks/{}/index.html", week.week.label),
+        .map(|(i, label)| ArchiveLink {
+            week: label.clone(),
+            href: format!("weeks/{label}/index.html"),
             relation: if i == index {
                 "this"
             } else if i + 1 == index {
