@@ -94,8 +94,11 @@ fn calendar_summary(kind: ActionKind, name: &str) -> String {
 /// duplicates.
 pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails) -> String {
     let stamp = derived.as_of.and_time(NaiveTime::MIN).and_utc();
-    let mut calendar = Calendar::new();
-    calendar.name("affrel actions");
+    // Events are written one by one into the calendar's frame rather than collected into a
+    // `Calendar`, whose model of every property costs far more memory than the text.
+    let frame = Calendar::new().name("affrel actions").done().to_string();
+    let (head, tail) = frame.split_at(frame.rfind("END:VCALENDAR").unwrap_or(frame.len()));
+    let mut out = String::from(head);
     for a in &derived.affiliates {
         let Some(action) = a.status.action else {
             continue;
@@ -117,9 +120,11 @@ pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails) -> String {
             .ends(day.succ_opt().unwrap_or(day))
             .timestamp(stamp)
             .done();
-        calendar.push(event);
+        // Writing into a String cannot fail.
+        let _ = event.fmt_write(&mut out);
     }
-    calendar.done().to_string()
+    out.push_str(tail);
+    out
 }
 
 /// What the feed says about one week, taken while the week is at hand.
