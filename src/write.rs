@@ -2,9 +2,11 @@
 //! in whole so that a failed build never leaves a half-written or emptied folder. The only
 //! code that touches `--out`.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diagnostic::Diagnostic;
@@ -105,6 +107,8 @@ pub struct Staging {
     /// Files written so far, and how many of them were linked from the previous output.
     files: AtomicUsize,
     linked: AtomicUsize,
+    /// The folders made in the staging folder so far, so that each is made once.
+    folders: Mutex<HashSet<PathBuf>>,
     _lock: Lock,
 }
 
@@ -126,6 +130,7 @@ impl Staging {
             dir,
             files: AtomicUsize::new(0),
             linked: AtomicUsize::new(0),
+            folders: Mutex::default(),
             _lock: lock,
         })
     }
@@ -170,7 +175,7 @@ impl Staging {
     fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.dir.join(relative);
         if let Some(folder) = path.parent() {
-            fs::create_dir_all(folder)?;
+            self.make_folder(folder)?;
         }
         let old = self.place.out.join(relative);
         if same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok() {
@@ -179,6 +184,21 @@ impl Staging {
             fs::write(path, bytes)?;
         }
         self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Staging {
+    /// Makes `folder` and its parents unless an earlier file made them.
+    fn make_folder(&self, folder: &Path) -> io::Result<()> {
+        let known = |folders: &HashSet<PathBuf>| folders.contains(folder);
+        if self.folders.lock().is_ok_and(|folders| known(&folders)) {
+            return Ok(());
+        }
+        fs::create_dir_all(folder)?;
+        if let Ok(mut folders) = self.folders.lock() {
+            folders.insert(folder.to_path_buf());
+        }
         Ok(())
     }
 }
@@ -302,7 +322,8 @@ fn file_count(dir: &Path) -> Option<usize> {
     Some(count)
 }
 
-/// Whether the file at `path` holds exactly `bytes` (its size is checked first).
+/// Whether the file at `path` holds exactly `bytes` (its size is checked first, and only a
+/// regular file is opened: a FIFO left in the output must not stall the build).
 fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
         && fs::read(path).is_ok_and(|old| old == bytes)
