@@ -9,6 +9,8 @@ run measures the same content), then for each size runs, RUNS times after one wa
   build      a full private build into an empty output folder
   rebuild    the same build again over its own output (nothing changed: no file is rewritten)
   check      validate and render without writing
+  hugo       when `hugo` is installed: Hugo building the same records as one page each plus
+             an index (hugo_site.py), for a side-by-side with a general static site generator
 
 Each run is a whole process under `/usr/bin/time -v`; the table shows the median wall time,
 CPU time (user + system) and peak resident memory. Then the median per-step split of the full
@@ -94,6 +96,13 @@ def main() -> None:
             fresh = median_runs(build, prepare=lambda: shutil.rmtree(out, ignore_errors=True))
             files = sum(len(names) for _, _, names in os.walk(out))
             rows = [("build", fresh), ("rebuild", median_runs(build)), ("check", median_runs(check))]
+            hugo_out = Path(scratch) / f"hugo-out{size}"
+            if shutil.which("hugo"):
+                site = Path(scratch) / f"hugo{size}"
+                subprocess.run([sys.executable, HERE / "hugo_site.py", project, site], check=True)
+                hugo = ["hugo", "--quiet", "--source", str(site), "--destination", str(hugo_out)]
+                rows.append(("hugo", median_runs(hugo, prepare=lambda: shutil.rmtree(hugo_out, ignore_errors=True))))
+                shutil.rmtree(site)
             for name, runs in rows:
                 print(
                     f"{size:>9}  {name:<8}  {median(runs, 'wall'):>7.2f}s  "
@@ -103,6 +112,7 @@ def main() -> None:
             splits.append((size, {step: statistics.median(r["steps"].get(step, 0) for r in fresh) for step in STEPS}))
             shutil.rmtree(project)
             shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(hugo_out, ignore_errors=True)
     print()
     print("median per-step wall time of `build` (ms), from --timings:")
     print(f"{'referrals':>9}  " + "  ".join(f"{step:>8}" for step in STEPS))
