@@ -85,17 +85,6 @@ fn resolve(path: &Path) -> PathBuf {
     resolved
 }
 
-/// Puts back the previous output if a killed run left it moved aside, before a build reads
-/// anything; does nothing when the output's folder does not exist yet.
-pub fn recover(out: &Path) -> Result<(), Diagnostic> {
-    let place = Place::of(&resolve(out));
-    if !place.parent.is_dir() {
-        return Ok(());
-    }
-    let _lock = place.lock(out)?;
-    place.recover().map_err(|err| write_failed(out, &err))
-}
-
 /// A build's output in the making: a fresh folder beside `--out` that rendered files go into,
 /// under the output's lock so that no other affrel run writes it at the same time. Dropped
 /// without [`Staging::finish`], it is removed and the output stays as it was.

@@ -24,12 +24,12 @@ pub fn run(args: &BuildArgs) -> Exit {
     let as_of = args.common.as_of.unwrap_or(today);
     let root = &args.common.root.path;
     let out = args.out.clone().unwrap_or_else(|| root.join("output"));
-    if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR])
-        .and_then(|()| write::recover(&out))
-    {
+    if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR]) {
         return fail(&[problem]);
     }
     let mut timings = Timings::new(args.timings);
+    // Taken before anything is read: it puts back an output a killed run left aside, and
+    // holds the output's lock until the new output is in place.
     let staging = match Staging::begin(&out) {
         Ok(staging) => staging,
         Err(problem) => return fail(&[problem]),
