@@ -2,7 +2,8 @@
 //! recorded as a located diagnostic.
 //!
 //! Nothing here knows what a valid record is (that is `model`); this step only reads bytes,
-//! splits front matter and runs the one YAML parser.
+//! splits front matter and runs the one YAML parser. Referral files are only read here:
+//! `model` parses each through [`parse_referral`] as it validates it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -257,7 +258,9 @@ pub struct RawEmail {
 pub struct RawContent {
     pub config: Option<Loaded<RawConfig>>,
     /// Referral files keyed by their stem (the id); more than one file per stem is a clash.
-    pub referrals: BTreeMap<String, Vec<Loaded<RawReferral>>>,
+    /// Read but not parsed: `model` parses each with [`parse_referral`] as it validates it,
+    /// so that a large project never holds every raw record at once.
+    pub referrals: BTreeMap<String, Vec<Source>>,
     pub emails: Vec<Loaded<RawEmail>>,
     /// The user's `templates/` files, keyed by file name.
     pub template_overrides: BTreeMap<String, Source>,
@@ -293,20 +296,17 @@ fn load_config(root: &Path, diagnostics: &mut Diagnostics) -> Option<Loaded<RawC
     parsed.map_err(|d| diagnostics.push(d)).ok()
 }
 
-/// Finds every referral file, then reads and parses them in parallel.
-fn load_referrals(root: &Path) -> (BTreeMap<String, Vec<Loaded<RawReferral>>>, Vec<Diagnostic>) {
+/// Finds every referral file, then reads them in parallel.
+fn load_referrals(root: &Path) -> (BTreeMap<String, Vec<Source>>, Vec<Diagnostic>) {
     let (paths, mut problems) = find_referral_files(root);
-    let results: Vec<(String, Result<Loaded<RawReferral>, Diagnostic>)> = paths
+    let results: Vec<(String, Result<Source, Diagnostic>)> = paths
         .into_par_iter()
-        .map(|(stem, relative)| {
-            let parsed = read_source(root, &relative).and_then(|source| parse_file(source, 0));
-            (stem, parsed)
-        })
+        .map(|(stem, relative)| (stem, read_source(root, &relative)))
         .collect();
-    let mut referrals: BTreeMap<String, Vec<Loaded<RawReferral>>> = BTreeMap::new();
-    for (stem, parsed) in results {
-        match parsed {
-            Ok(loaded) => referrals.entry(stem).or_default().push(loaded),
+    let mut referrals: BTreeMap<String, Vec<Source>> = BTreeMap::new();
+    for (stem, read) in results {
+        match read {
+            Ok(source) => referrals.entry(stem).or_default().push(source),
             Err(problem) => problems.push(problem),
         }
     }
@@ -491,8 +491,8 @@ pub fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
     }
 }
 
-/// Parses a referral file's text, as the loader does for files on disk; used to check a
-/// changed record before it is written.
+/// Parses a referral file's text: the one way a record is read, whether from disk or as a
+/// changed record about to be written.
 pub fn parse_referral(source: Source) -> Result<Loaded<RawReferral>, Diagnostic> {
     parse_file(source, 0)
 }

@@ -11,7 +11,7 @@ use rayon::prelude::{IntoParallelIterator, ParallelIterator};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::load::{
-    CONFIG_KEYS, EVENT_KEYS, Field, IMPORT_KEYS, Key, Loaded, PROGRAM_KEYS, REFERRAL_KEYS,
+    self, CONFIG_KEYS, EVENT_KEYS, Field, IMPORT_KEYS, Key, Loaded, PROGRAM_KEYS, REFERRAL_KEYS,
     REPORT_KEYS, RULES_KEYS, RawConfig, RawContent, RawEmail, RawEvent, RawImport, RawProgram,
     RawReferral, RawReport, RawRules, RawSender, SENDER_KEYS, Source, UnknownKeys,
 };
@@ -307,10 +307,14 @@ pub fn validate(
         .config
         .and_then(|loaded| validate_config(&loaded, diagnostics));
 
-    let files: Vec<Loaded<RawReferral>> = unique_referral_files(raw.referrals, diagnostics);
+    let files: Vec<Source> = unique_referral_files(raw.referrals, diagnostics);
+    // Each file is parsed and validated in one go, so only the validated records pile up.
     let results: Vec<(Option<Validated>, Vec<Diagnostic>)> = files
         .into_par_iter()
-        .map(|loaded| validate_referral(loaded, programs.as_ref(), today))
+        .map(|source| match load::parse_referral(source) {
+            Ok(loaded) => validate_referral(loaded, programs.as_ref(), today),
+            Err(problem) => (None, vec![problem]),
+        })
         .collect();
     let mut validated = Vec::with_capacity(results.len());
     for (referral, problems) in results {
@@ -332,22 +336,19 @@ pub fn validate(
 
 /// Keeps the first file of each id and reports every other file that reuses it.
 fn unique_referral_files(
-    by_id: BTreeMap<String, Vec<Loaded<RawReferral>>>,
+    by_id: BTreeMap<String, Vec<Source>>,
     diagnostics: &mut Diagnostics,
-) -> Vec<Loaded<RawReferral>> {
+) -> Vec<Source> {
     let mut unique = Vec::with_capacity(by_id.len());
     for (id, mut files) in by_id {
-        files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut files = files.into_iter();
         let Some(first) = files.next() else { continue };
         for clash in files {
             diagnostics.push(
                 Diagnostic::error(
-                    &clash.source.path,
-                    format!(
-                        "the id `{id}` is already used by {}",
-                        first.source.path.display()
-                    ),
+                    &clash.path,
+                    format!("the id `{id}` is already used by {}", first.path.display()),
                 )
                 .with_help("ids are file names and must be unique across all subfolders: rename one of the two files"),
             );

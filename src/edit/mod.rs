@@ -133,7 +133,7 @@ impl Session {
         let mut diagnostics = Diagnostics::default();
         let mut raw = load::load(&self.root, &mut diagnostics);
         for change in changes {
-            substitute(&mut raw, change, &mut diagnostics);
+            substitute(&mut raw, change);
         }
         let project = model::validate(raw, today, &mut diagnostics);
         let changed_paths: BTreeSet<&Path> = changes.iter().map(|c| c.path.as_path()).collect();
@@ -268,22 +268,18 @@ impl Session {
 }
 
 /// Puts a change's text in place of (or beside) the files `load` read.
-fn substitute(raw: &mut RawContent, change: &Change, diagnostics: &mut Diagnostics) {
+fn substitute(raw: &mut RawContent, change: &Change) {
     let stem = change
         .path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let files = raw.referrals.entry(stem).or_default();
-    files.retain(|loaded| loaded.source.path != change.path);
-    let source = Source {
+    files.retain(|source| source.path != change.path);
+    files.push(Source {
         path: change.path.clone(),
         text: change.after.clone(),
-    };
-    match load::parse_referral(source) {
-        Ok(loaded) => files.push(loaded),
-        Err(problem) => diagnostics.push(problem),
-    }
+    });
 }
 
 /// Checks that `after` means exactly `before` with `items` appended to its events: the line
