@@ -603,6 +603,79 @@ fn failed_build_leaves_the_previous_output_untouched() {
     assert_eq!(names(root), ["content", "output"]);
 }
 
+// Files are written into the staging folder as they are rendered; a template that fails
+// only while rendering, after the emails were written, still leaves the previous output as
+// it was and no staging folder behind.
+#[test]
+fn a_failure_in_the_middle_of_rendering_leaves_the_previous_output_untouched() {
+    let project = copy_of("valid");
+    let root = project.path();
+    let out = root.join("output");
+    assert_success(&build(root, &out));
+    let before = tree(&out);
+
+    let built_in =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/index.html"))
+            .expect("the built-in report template");
+    fs::create_dir_all(root.join("templates")).expect("creatable folder");
+    fs::write(
+        root.join("templates/index.html"),
+        built_in.replace(
+            "<h1>{{ title }}</h1>",
+            "<h1>{{ title }}{{ actions[999].who }}</h1>",
+        ),
+    )
+    .expect("writable file");
+    let failed = build(root, &out);
+    let stderr = text(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("templates/index.html"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+
+    assert!(tree(&out) == before, "the previous output changed");
+    assert_eq!(names(root), ["content", "output", "templates"]);
+}
+
+// `--timings` prints each step's time and peak memory to stderr; stdout is as without it.
+#[test]
+fn timings_go_to_stderr_step_by_step() {
+    let project = copy_of("valid");
+    let out = project.path().join("output");
+    let output = run(&mut affrel(&[
+        "build",
+        "--root",
+        path_arg(project.path()),
+        "--out",
+        path_arg(&out),
+        "--as-of",
+        AS_OF,
+        "--timings",
+    ]));
+    assert_success(&output);
+    assert!(text(&output.stdout).starts_with("built "));
+    let stderr = text(&output.stderr);
+    let steps: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("timings: "))
+        .map(|line| line.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        steps,
+        ["load", "validate", "derive", "render", "swap", "total"]
+    );
+    assert!(stderr.contains(" ms"), "{stderr}");
+
+    let quiet = run(&mut affrel(&[
+        "check",
+        "--root",
+        path_arg(project.path()),
+        "--as-of",
+        AS_OF,
+    ]));
+    assert_success(&quiet);
+    assert!(!text(&quiet.stderr).contains("timings:"));
+}
+
 // A successful rebuild replaces the output whole: files no longer produced disappear.
 #[test]
 fn rebuild_replaces_stale_files_and_leaves_no_temporary_folders() {
