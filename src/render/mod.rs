@@ -108,7 +108,7 @@ pub fn render(
         emails: WrittenEmails::default(),
     };
     if !options.public {
-        renderer.emails = renderer.write_emails(&email_templates, current, diagnostics);
+        renderer.emails = renderer.write_emails(&email_templates, diagnostics);
         if diagnostics.has_errors() {
             return None;
         }
@@ -143,18 +143,17 @@ impl Renderer<'_> {
     fn write_emails(
         &self,
         templates: &EmailTemplates<'_>,
-        current: &Derived<'_>,
         diagnostics: &mut Diagnostics,
     ) -> WrittenEmails {
-        let due = templates.due(current, diagnostics);
+        let due = templates.due(self.current, diagnostics);
         let page_count = due.len().div_ceil(EMAILS_PER_PAGE).max(1);
         let results: Vec<EmailsPageResult> = if due.is_empty() {
-            vec![self.emails_page(templates, current, &[], 1, page_count, 0)]
+            vec![self.emails_page(templates, &[], 1, page_count, 0)]
         } else {
             due.par_chunks(EMAILS_PER_PAGE)
                 .enumerate()
                 .map(|(index, chunk)| {
-                    self.emails_page(templates, current, chunk, index + 1, page_count, due.len())
+                    self.emails_page(templates, chunk, index + 1, page_count, due.len())
                 })
                 .collect()
         };
@@ -171,7 +170,6 @@ impl Renderer<'_> {
     fn emails_page(
         &self,
         templates: &EmailTemplates<'_>,
-        current: &Derived<'_>,
         due: &[(&AffiliateState<'_>, NextAction)],
         page: usize,
         page_count: usize,
@@ -181,7 +179,7 @@ impl Renderer<'_> {
         let mut emails = Vec::with_capacity(due.len());
         for &(affiliate, action) in due {
             let written = templates
-                .render(&self.project.config, current, affiliate, action)
+                .render(&self.project.config, self.current, affiliate, action)
                 .and_then(|email| {
                     self.sink.put(&email.eml_path(), &email.eml)?;
                     self.sink
@@ -194,7 +192,7 @@ impl Renderer<'_> {
             }
         }
         let pager = Pager::new(page, page_count, pages::emails_page_file);
-        let view = EmailsPage::new(self.project, current, &emails, total, pager);
+        let view = EmailsPage::new(self.project, self.current, &emails, total, pager);
         let path = format!("emails/{}", pages::emails_page_file(page));
         if let Err(problem) = self
             .pages

@@ -1,5 +1,5 @@
-// What the browser tests share: the demo built into a temporary folder, privately and with
-// --public, and Debian's Chromium driven through playwright-core.
+// What the browser tests share: the demo, or a big generated project, built into a temporary
+// folder, privately and with --public, and Debian's Chromium driven through playwright-core.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,22 +16,52 @@ export const AS_OF = "2026-11-24";
 /** How many upcoming actions the report lists after those due this week. */
 export const UPCOMING_SHOWN = 5;
 
+/** Builds with `cargo run` into `out`, as of `AS_OF`; returns `out`. */
+function build(out, ...flags) {
+  execFileSync("cargo", ["run", "--quiet", "--", "build", "--as-of", AS_OF, "--out", out, ...flags], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return out;
+}
+
+/** A fresh temporary folder, removed when the process exits. */
+function temporaryFolder(prefix) {
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  process.on("exit", () => rmSync(folder, { recursive: true, force: true }));
+  return folder;
+}
+
 /**
  * Builds the demo into a fresh temporary folder: `private` and `public` sites, removed when
  * the process exits.
  */
 export function buildDemo() {
-  const folder = mkdtempSync(join(tmpdir(), "affrel-browser-"));
-  process.on("exit", () => rmSync(folder, { recursive: true, force: true }));
-  const build = (name, ...flags) => {
-    const out = join(folder, name);
-    execFileSync("cargo", ["run", "--quiet", "--", "build", "--as-of", AS_OF, "--out", out, ...flags], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    return out;
+  const folder = temporaryFolder("affrel-browser-");
+  return { folder, private: build(join(folder, "private")), public: build(join(folder, "public"), "--public") };
+}
+
+/** How many referrals `buildLarge` generates by default. */
+export const LARGE_REFERRALS = 2500;
+
+/**
+ * Generates a big project with bench/generate.py (seeded, so always the same referrals, many
+ * with an action due) into a fresh temporary folder, and builds it there: the `project`, and
+ * `private` and `public` sites, removed when the process exits.
+ */
+export function buildLarge(referrals = LARGE_REFERRALS) {
+  const folder = temporaryFolder("affrel-browser-large-");
+  const project = join(folder, "project");
+  execFileSync("python3", [join(root, "bench", "generate.py"), String(referrals), project], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return {
+    folder,
+    project,
+    private: build(join(folder, "private"), "--root", project),
+    public: build(join(folder, "public"), "--root", project, "--public"),
   };
-  return { folder, private: build("private"), public: build("public", "--public") };
 }
 
 /** The parsed `report.json` of a built site (or of one of its weeks). */
