@@ -2,15 +2,10 @@
 // scheme, on the report, the emails page and an archived week of a private and a public build;
 // html-validate's recommended rules (.htmlvalidate.json) on every HTML file of both builds.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { HtmlValidate, StaticConfigLoader } from "html-validate";
-import { buildDemo, htmlFiles, launch, open, previousWeek, root } from "./site.mjs";
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const BLOCKING = ["serious", "critical"];
+import { BLOCKING, axe as axeIn, buildDemo, describeViolations, htmlFiles, htmlValidator, launch, previousWeek } from "./site.mjs";
 
 let browser;
 let site;
@@ -22,20 +17,7 @@ before(async () => {
 after(() => browser?.close());
 
 /** Runs axe-core on a page; returns its violations. */
-async function axe(path, colorScheme) {
-  const page = await open(browser, path, { colorScheme });
-  await page.addScriptTag({ content: axeSource });
-  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  await page.context().close();
-  return results.violations;
-}
-
-/** One line per failing element: rule, impact, selector and what is wrong. */
-function describeViolations(violations) {
-  return violations
-    .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) ${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`))
-    .join("\n");
-}
+const axe = (path, colorScheme) => axeIn(browser, path, colorScheme);
 
 test("axe finds a contrast violation on a canary page", async () => {
   const canary = join(site.folder, "canary.html");
@@ -64,12 +46,8 @@ for (const build of ["private", "public"]) {
 }
 
 describe("html-validate", () => {
-  // The repository's configuration, wherever the built files are.
-  const config = JSON.parse(readFileSync(join(root, ".htmlvalidate.json"), "utf8"));
-  const validator = () => new HtmlValidate(new StaticConfigLoader(config));
-
   test("reports an invalid id on a canary page", async () => {
-    const report = await validator().validateString(
+    const report = await htmlValidator().validateString(
       '<!DOCTYPE html>\n<html lang="en"><head><title>canary</title></head><body><p id="a.eml">x</p></body></html>\n',
       "canary.html",
     );
@@ -82,7 +60,7 @@ describe("html-validate", () => {
       assert.ok(files.length > 2, `${files.length} files`);
       const errors = [];
       for (const file of files) {
-        const report = await validator().validateFile(join(site[build], file));
+        const report = await htmlValidator().validateFile(join(site[build], file));
         for (const message of report.results.flatMap((r) => r.messages)) {
           const line = `${file}:${message.line}:${message.column}: ${message.message} (${message.ruleId})`;
           if (message.severity === 2) errors.push(line);

@@ -2,9 +2,11 @@
 // folder, privately and with --public, and Debian's Chromium driven through playwright-core.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { HtmlValidate, StaticConfigLoader } from "html-validate";
 import { chromium } from "playwright-core";
 
 /** The repository's root folder. */
@@ -125,4 +127,31 @@ export async function open(browser, path, { colorScheme = "light", javaScriptEna
   });
   await page.goto(url(path));
   return page;
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** The impacts of an axe-core violation that fail a test; the others are only reported. */
+export const BLOCKING = ["serious", "critical"];
+
+/** Runs axe-core on the page at `path` in the given colour scheme; returns its violations. */
+export async function axe(browser, path, colorScheme) {
+  const page = await open(browser, path, { colorScheme });
+  await page.addScriptTag({ content: axeSource });
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  await page.context().close();
+  return results.violations;
+}
+
+/** One line per failing element: rule, impact, selector and what is wrong. */
+export function describeViolations(violations) {
+  return violations
+    .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) ${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`))
+    .join("\n");
+}
+
+/** html-validate with the repository's configuration (.htmlvalidate.json), wherever the built files are. */
+export function htmlValidator() {
+  const config = JSON.parse(readFileSync(join(root, ".htmlvalidate.json"), "utf8"));
+  return new HtmlValidate(new StaticConfigLoader(config));
 }
