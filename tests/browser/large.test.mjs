@@ -115,7 +115,7 @@ describe("index.html of a big project", () => {
     const inkwell = listed.filter((r) => r.program.toLowerCase().includes("inkwell"));
     assert.ok(inkwell.length > 0 && inkwell.length < PEOPLE_LISTED);
     assert.deepEqual(await rows(), inkwell);
-    assert.equal(await status(), `${inkwell.length} of ${PEOPLE_LISTED} people shown`);
+    assert.equal(await status(), `${inkwell.length} of ${PEOPLE_LISTED} people shown; the ${PEOPLE_LISTED} most urgent of ${LARGE_REFERRALS} are listed`);
     const someone = listed[PEOPLE_LISTED - 1].name;
     await page.locator("#people-filter").fill(someone.toLowerCase());
     assert.ok((await rows()).some((r) => r.name === someone));
@@ -131,7 +131,7 @@ describe("index.html of a big project", () => {
     await sortButton("Sales").click();
     sales = (await rows()).map((r) => r.sales);
     assert.deepEqual(sales, sales.slice().sort((a, b) => b - a));
-    assert.match(await status(), new RegExp(`^${PEOPLE_LISTED} of ${PEOPLE_LISTED} people shown, sorted by Sales, descending$`));
+    assert.match(await status(), new RegExp(`^${PEOPLE_LISTED} of ${PEOPLE_LISTED} people shown, sorted by Sales, descending; the ${PEOPLE_LISTED} most urgent of ${LARGE_REFERRALS} are listed$`));
     await sortButton("Next action").click();
     assert.deepEqual(await rows(), listed);
   });
@@ -149,6 +149,7 @@ test("the public index.html's notes link only to its report.json", async () => {
   const links = await page.$$eval("p.more a", (links) => links.map((a) => a.href));
   assert.ok(links.length >= 2, `${links.length} links`);
   assert.deepEqual(links.filter((href) => !href.endsWith("/report.json") || !exists(href)), []);
+  assert.match(await page.locator("#everyone p.more").textContent(), /; report\.json has everyone\.$/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
