@@ -9,6 +9,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+
 use crate::diagnostic::Diagnostic;
 use crate::lock::Lock;
 use crate::render::Sink;
@@ -93,9 +95,11 @@ pub struct Staging {
     /// The output as the user wrote it, for messages.
     shown: PathBuf,
     dir: PathBuf,
-    /// Files written so far, and how many of them were linked from the previous output.
+    /// Files put so far.
     files: AtomicUsize,
-    linked: AtomicUsize,
+    /// The files put whose bytes are the same in the previous output, relative to the output:
+    /// linked from there by [`Staging::finish`] when anything else changed.
+    unchanged: Mutex<Vec<String>>,
     /// The folders made in the staging folder so far, so that each is made once.
     folders: Mutex<HashSet<PathBuf>>,
     _lock: Lock,
@@ -118,7 +122,7 @@ impl Staging {
             shown: out.to_path_buf(),
             dir,
             files: AtomicUsize::new(0),
-            linked: AtomicUsize::new(0),
+            unchanged: Mutex::default(),
             folders: Mutex::default(),
             _lock: lock,
         })
@@ -128,18 +132,39 @@ impl Staging {
     /// file is the same as before. Returns how many files the site has.
     pub fn finish(self) -> Result<usize, Diagnostic> {
         let files = self.files.load(Ordering::Relaxed);
-        self.swap_in(files)
+        let unchanged = std::mem::take(&mut *self.unchanged.lock().map_err(|_| {
+            Diagnostic::error(
+                &self.shown,
+                "cannot write the output: a writer thread failed",
+            )
+        })?);
+        if unchanged.len() == files && file_count(&self.place.out) == Some(files) {
+            // Nothing changed: the output stays as it is, every file keeping its inode and
+            // modification time, and the empty staging folder goes.
+            return Ok(files);
+        }
+        self.link_unchanged(&unchanged)
+            .and_then(|()| self.swap_in())
             .map_err(|err| write_failed(&self.shown, &err))?;
         Ok(files)
     }
 
-    fn swap_in(&self, files: usize) -> io::Result<()> {
+    /// Links each unchanged file from the previous output into the staging folder, so that
+    /// it keeps its modification time (a file that did not change is not rewritten).
+    fn link_unchanged(&self, unchanged: &[String]) -> io::Result<()> {
+        unchanged.par_iter().try_for_each(|relative| {
+            let (old, path) = (self.place.out.join(relative), self.dir.join(relative));
+            if let Some(folder) = path.parent() {
+                self.make_folder(folder)?;
+            }
+            // A link can fail where copying the same bytes does not (a file system without
+            // hard links).
+            fs::hard_link(&old, &path).or_else(|_| fs::copy(&old, &path).map(drop))
+        })
+    }
+
+    fn swap_in(&self) -> io::Result<()> {
         let (staging, out) = (&self.dir, &self.place.out);
-        if self.linked.load(Ordering::Relaxed) == files && file_count(out) == Some(files) {
-            // Nothing changed: the output stays as it is, every file keeping its inode and
-            // modification time.
-            return Ok(());
-        }
         if !out.exists() {
             return fs::rename(staging, out);
         }
@@ -158,22 +183,21 @@ impl Staging {
         Ok(())
     }
 
-    /// Writes one file into the staging folder. A file whose bytes are the same in the
-    /// previous output is linked from there instead, so it keeps its modification time (a
-    /// file that did not change is not rewritten).
+    /// Writes one file into the staging folder, unless its bytes are the same in the
+    /// previous output: then it is only noted, for [`Staging::finish`] to link.
     fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        if same_bytes(&self.place.out.join(relative), bytes)
+            && let Ok(mut unchanged) = self.unchanged.lock()
+        {
+            unchanged.push(relative.to_owned());
+            return Ok(());
+        }
         let path = self.dir.join(relative);
         if let Some(folder) = path.parent() {
             self.make_folder(folder)?;
         }
-        let old = self.place.out.join(relative);
-        if same_bytes(&old, bytes) && fs::hard_link(&old, &path).is_ok() {
-            self.linked.fetch_add(1, Ordering::Relaxed);
-        } else {
-            fs::write(path, bytes)?;
-        }
-        self.files.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        fs::write(path, bytes)
     }
 }
 
