@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod console;
 pub mod diagnostic;
 pub mod edit;
 pub mod import;

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 
+use crate::console::tell;
 use crate::diagnostic::Diagnostic;
 use crate::lock::Lock;
 use crate::render::Sink;
@@ -263,10 +264,10 @@ impl Place {
     /// Takes the output's lock, saying so when another run holds it.
     fn lock(&self, shown: &Path) -> Result<Lock, Diagnostic> {
         Lock::acquire(&self.beside("lock"), || {
-            eprintln!(
+            tell(format_args!(
                 "waiting for another affrel run to finish writing {}…",
                 shown.display()
-            );
+            ));
         })
         .map_err(|err| {
             Diagnostic::error(shown, format!("cannot write the output: {err}")).with_help(

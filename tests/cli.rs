@@ -676,6 +676,42 @@ fn timings_go_to_stderr_step_by_step() {
     assert!(!text(&quiet.stderr).contains("timings:"));
 }
 
+// A reader that goes away early (`affrel check 2>&1 | head -1`) ends the output, not the
+// program: the exit status stays the command's own, never a panic's 101.
+#[test]
+fn a_closed_pipe_ends_the_output_without_a_panic() {
+    use std::process::Stdio;
+    let exit_with_closed = |args: &[&str], stdout_closed: bool| {
+        let mut command = affrel(args);
+        let pipe = |closed: bool| {
+            if closed {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            }
+        };
+        command
+            .stdout(pipe(stdout_closed))
+            .stderr(pipe(!stdout_closed));
+        let mut child = command.spawn().expect("the affrel binary runs");
+        // Dropping the read end closes the pipe before affrel writes to it.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        child.wait().expect("affrel exits").code()
+    };
+    let broken = fixture("duplicate_id");
+    let errors = exit_with_closed(
+        &["check", "--root", path_arg(&broken), "--as-of", AS_OF],
+        false,
+    );
+    assert_eq!(errors, Some(1));
+    let demo = env!("CARGO_MANIFEST_DIR");
+    let agenda = exit_with_closed(&["agenda", "--root", demo, "--as-of", AS_OF], true);
+    assert_eq!(agenda, Some(0));
+    let check = exit_with_closed(&["check", "--root", demo, "--as-of", AS_OF], true);
+    assert_eq!(check, Some(0));
+}
+
 // A successful rebuild replaces the output whole: files no longer produced disappear.
 #[test]
 fn rebuild_replaces_stale_files_and_leaves_no_temporary_folders() {

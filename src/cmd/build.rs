@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 
 use crate::cli::{BuildArgs, Exit};
 use crate::cmd::{fail, print_all, today};
+use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{self, CONTENT_DIR, TEMPLATES_DIR};
 use crate::model;
@@ -46,7 +47,10 @@ pub fn run(args: &BuildArgs) -> Exit {
     timings.print();
     match finished {
         Ok(files) => {
-            println!("built {files} files into {} as of {as_of}", out.display());
+            say(format_args!(
+                "built {files} files into {} as of {as_of}",
+                out.display()
+            ));
             Exit::Success
         }
         Err(problem) => fail(&[problem]),

@@ -2,6 +2,7 @@
 
 use crate::cli::{CheckArgs, Exit};
 use crate::cmd::{build, fail, print_all, today};
+use crate::console::say;
 use crate::render::Discard;
 use crate::timings::Timings;
 
@@ -24,7 +25,7 @@ pub fn run(args: &CheckArgs) -> Exit {
     match summary {
         Some(summary) => {
             print_all(&diagnostics);
-            println!("ok: {summary} as of {as_of}");
+            say(format_args!("ok: {summary} as of {as_of}"));
             Exit::Success
         }
         None => fail(&diagnostics),

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use crate::cli::{DoneArgs, Exit};
 use crate::cmd::{fail, locked_project, print_all, shown, today};
+use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
 use crate::edit::{Change, referral};
@@ -63,13 +64,13 @@ pub fn run(args: &DoneArgs) -> Exit {
         Ok(warnings) => {
             print_all(&warnings);
             for r in &done {
-                println!(
+                say(format_args!(
                     "{}: {}: recorded {} on {date} in {}",
                     r.id,
                     r.step,
                     r.kind,
                     shown(&args.root.path, &r.path).display()
-                );
+                ));
             }
             Exit::Success
         }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::cli::{Exit, ImportArgs};
 use crate::cmd::{fail, locked_project, print_all, shown, today};
+use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
 use crate::edit::{Change, Session, referral};
@@ -39,10 +40,13 @@ pub fn run(args: &ImportArgs) -> Exit {
         return fail(&plan.problems);
     }
     print_all(&plan.problems);
-    print!("{}", listing(&plan, &args.file, args.write));
+    let listed = listing(&plan, &args.file, args.write);
+    say(format_args!("{}", listed.trim_end_matches('\n')));
     if !args.write || plan.sales.is_empty() {
         if !args.write && !plan.sales.is_empty() {
-            println!("nothing was written; run again with --write to record them");
+            say(format_args!(
+                "nothing was written; run again with --write to record them"
+            ));
         }
         return Exit::Success;
     }
@@ -54,7 +58,10 @@ pub fn run(args: &ImportArgs) -> Exit {
         Ok(warnings) => {
             print_all(&warnings);
             for change in &changes {
-                println!("updated {}", shown(&args.root.path, &change.path).display());
+                say(format_args!(
+                    "updated {}",
+                    shown(&args.root.path, &change.path).display()
+                ));
             }
             Exit::Success
         }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::cli::Exit;
 use crate::cmd::today;
+use crate::console::{say, tell};
 use crate::init;
 
 /// Writes the starter files, skipping any that exist.
@@ -14,22 +15,25 @@ pub fn run(dir: &Path) -> Exit {
     match init::scaffold(dir, today) {
         Ok(done) => {
             for path in &done.written {
-                println!("created {}", dir.join(path).display());
+                say(format_args!("created {}", dir.join(path).display()));
             }
             for path in &done.skipped {
-                println!("skipped {} (already exists)", dir.join(path).display());
+                say(format_args!(
+                    "skipped {} (already exists)",
+                    dir.join(path).display()
+                ));
             }
-            println!(
+            say(format_args!(
                 "next: edit {}, then run `affrel build`",
                 dir.join("content/config.yaml").display()
-            );
+            ));
             Exit::Success
         }
         Err(err) => {
-            eprintln!(
+            tell(format_args!(
                 "error: cannot create the project in {}: {err}",
                 dir.display()
-            );
+            ));
             Exit::InvalidContent
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::cli::{Exit, LogArgs};
 use crate::cmd::{fail, print_all, shown, today};
+use crate::console::say;
 use crate::edit::text::{EventFields, Item};
 use crate::edit::{Session, find_record};
 
@@ -36,11 +37,11 @@ pub fn run(args: &LogArgs) -> Exit {
     match session.apply(&[change], today) {
         Ok(warnings) => {
             print_all(&warnings);
-            println!(
+            say(format_args!(
                 "recorded {} on {date} in {}",
                 args.kind,
                 shown(&args.root.path, &path).display()
-            );
+            ));
             Exit::Success
         }
         Err(problems) => fail(&problems),

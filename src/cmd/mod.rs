@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 
 use crate::cli::Exit;
+use crate::console::tell;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::edit::Session;
 use crate::load;
@@ -35,9 +36,9 @@ pub fn today() -> Option<NaiveDate> {
                 .map(|moment| moment.date_naive())
                 .filter(|date| (0..=9999).contains(&date.year()));
             if date.is_none() {
-                eprintln!(
+                tell(format_args!(
                     "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01 within years 0 to 9999\n  help: unset it or pass --as-of YYYY-MM-DD"
-                );
+                ));
             }
             date
         }
@@ -87,6 +88,8 @@ pub fn fail(diagnostics: &[Diagnostic]) -> Exit {
     print_all(diagnostics);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let noun = if errors == 1 { "problem" } else { "problems" };
-    eprintln!("error: {errors} {noun} found; nothing was written");
+    tell(format_args!(
+        "error: {errors} {noun} found; nothing was written"
+    ));
     Exit::InvalidContent
 }

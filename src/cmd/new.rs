@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Exit, NewArgs};
 use crate::cmd::{fail, print_all, shown, today};
+use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{self, RecordFields};
 use crate::edit::{Change, Session, find_record};
@@ -52,8 +53,14 @@ pub fn run(args: &NewArgs) -> Exit {
     match session.apply(&[Change::create(path.clone(), record)], today) {
         Ok(warnings) => {
             print_all(&warnings);
-            println!("created {}", shown(&args.root.path, &path).display());
-            println!("next: welcome them, then run `affrel done {}`", args.id);
+            say(format_args!(
+                "created {}",
+                shown(&args.root.path, &path).display()
+            ));
+            say(format_args!(
+                "next: welcome them, then run `affrel done {}`",
+                args.id
+            ));
             Exit::Success
         }
         Err(problems) => fail(&problems),

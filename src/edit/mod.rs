@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use crate::console::tell;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{self, CONTENT_DIR, RawContent, Source};
 use crate::lock::Lock;
@@ -76,7 +77,7 @@ impl Session {
                 .with_help("run the command in a project folder, pass --root, or start one with `affrel init`"));
         }
         let lock = Lock::acquire(&root.join(LOCK_FILE), || {
-            eprintln!("waiting for another affrel run to finish changing records…");
+            tell(format_args!("waiting for another affrel run to finish changing records…"));
         })
         .map_err(|err| {
             Diagnostic::error(LOCK_FILE, err.to_string()).with_help(
@@ -261,7 +262,9 @@ impl Session {
         }
         let _ = fs::remove_file(&journal);
         if finished > 0 {
-            eprintln!("finished an interrupted change to {finished} records");
+            tell(format_args!(
+                "finished an interrupted change to {finished} records"
+            ));
         }
         Ok(())
     }
