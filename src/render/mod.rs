@@ -259,38 +259,31 @@ impl Renderer<'_> {
         let report = Report::new(week, &email_path, self.naming);
         let json = to_json(&report)?;
         self.sink.put(&format!("{folder}report.json"), &json)?;
-        let archived = self.report_page(week, &report, emails, index, is_current, "../../")?;
-        self.sink
-            .put(&format!("{folder}index.html"), archived.as_bytes())?;
+        let archived = self.page_settings(index, is_current, "../../");
+        let latest = is_current.then(|| self.page_settings(index, true, ""));
+        let settings = latest.as_ref().unwrap_or(&archived);
+        let page = ReportPage::new(self.project, week, &report, emails, self.naming, settings);
         if is_current {
             self.sink.put("report.json", &json)?;
-            let latest = self.report_page(week, &report, emails, index, is_current, "")?;
-            self.sink.put("index.html", latest.as_bytes())?;
+            let html = self.pages.render("index.html", &page)?;
+            self.sink.put("index.html", html.as_bytes())?;
         }
+        let html = self.pages.render("index.html", &page.archived(&archived))?;
+        self.sink.put(&format!("{folder}index.html"), html.as_bytes())?;
         Ok(FeedEntry::of(week, self.naming))
     }
 
-    /// The report page of one week: the latest report when `base` is empty, else its page in
-    /// the week archive, which leaves out the per-person table.
-    fn report_page(
-        &self,
-        week: &Derived<'_>,
-        report: &Report,
-        emails: &WrittenEmails,
-        index: usize,
-        is_current: bool,
-        base: &'static str,
-    ) -> Result<String, Diagnostic> {
-        let settings = PageSettings {
+    /// Where a report page of week `index` sits: the latest report when `base` is empty,
+    /// else its page in the week archive, which leaves out the per-person table.
+    fn page_settings(&self, index: usize, is_current: bool, base: &'static str) -> PageSettings<'_> {
+        PageSettings {
             base,
             public: self.options.public,
             has_emails: !self.options.public && is_current,
             current: base.is_empty(),
             provenance: self.options.provenance,
             archive: pages::archive_links(&self.labels, index),
-        };
-        let page = ReportPage::new(self.project, week, report, emails, self.naming, &settings);
-        self.pages.render("index.html", &page)
+        }
     }
 }
 

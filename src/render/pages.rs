@@ -221,7 +221,7 @@ pub struct ActionRow {
     /// `overdue`, `due` or `upcoming`.
     pub urgency: &'static str,
     pub days_late: i64,
-    /// The `.eml` file, relative to the output folder.
+    /// The `.eml` file, relative to the output folder (templates prefix `settings.base`).
     pub email: Option<String>,
     /// `Subject: …` and the body, for the copy button.
     pub copy_text: Option<String>,
@@ -439,7 +439,7 @@ impl<'a> ReportPage<'a> {
         naming: Naming<'_>,
         settings: &'a PageSettings<'a>,
     ) -> Self {
-        let (actions, action_counts) = action_rows(project, derived, emails, naming, settings.base);
+        let (actions, action_counts) = action_rows(project, derived, emails, naming);
         Self {
             title: &project.config.report.title,
             report: PageReport::new(report),
@@ -458,6 +458,16 @@ impl<'a> ReportPage<'a> {
                 Vec::new()
             },
             people_total: derived.affiliates.len(),
+        }
+    }
+
+    /// The same page as the week archive shows it, under `settings`: without the per-person
+    /// table.
+    pub fn archived(self, settings: &'a PageSettings<'a>) -> Self {
+        Self {
+            settings,
+            people: Vec::new(),
+            ..self
         }
     }
 }
@@ -499,7 +509,6 @@ fn action_rows(
     derived: &Derived<'_>,
     emails: &WrittenEmails,
     naming: Naming<'_>,
-    base: &str,
 ) -> (Vec<ActionRow>, ActionCounts) {
     let mut pending: Vec<(NaiveDate, String, &AffiliateState<'_>, NextAction)> = derived
         .affiliates
@@ -552,9 +561,7 @@ fn action_rows(
                 due,
                 urgency: derived.week.urgency(due).as_str(),
                 days_late: days_between(due, derived.as_of).max(0),
-                email: emails
-                    .eml_path(id, action.kind)
-                    .map(|path| format!("{base}{path}")),
+                email: emails.eml_path(id, action.kind),
                 copy_text: emails.copy_text(id, action.kind).map(str::to_owned),
                 investment: (action.kind == ActionKind::OfferHelp).then(|| investment(affiliate)),
             }
