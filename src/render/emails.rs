@@ -49,6 +49,9 @@ pub struct RenderedEmail {
     pub eml: Vec<u8>,
     /// A `mailto:` link with subject and body filled in.
     pub mailto: String,
+    /// `Subject: …`, a blank line, then the body: the `.txt` file, and what the copy buttons
+    /// copy.
+    pub copy_text: String,
 }
 
 impl RenderedEmail {
@@ -60,11 +63,6 @@ impl RenderedEmail {
     /// The `.txt` path relative to the output folder.
     pub fn txt_path(&self) -> String {
         format!("emails/{}--{}.txt", self.id, self.kind)
-    }
-
-    /// `Subject: …`, a blank line, then the body: for copy-paste.
-    pub fn copy_text(&self) -> String {
-        format!("Subject: {}\n\n{}", self.subject, self.text)
     }
 }
 
@@ -82,10 +80,10 @@ pub struct WrittenEmails {
 }
 
 impl WrittenEmails {
-    /// Records that `email` was written.
-    pub fn record(&mut self, email: &RenderedEmail) {
+    /// Records that `email` was written, keeping only what the rest of the site needs.
+    pub fn record(&mut self, email: RenderedEmail) {
         self.by_id
-            .insert(email.id.clone(), (email.kind, email.copy_text()));
+            .insert(email.id, (email.kind, email.copy_text));
     }
 
     /// Adds the emails another part of the build wrote.
@@ -580,6 +578,7 @@ impl EmailTemplates<'_> {
             to_name: referral.name.clone(),
             to_email: referral.email.clone(),
             mailto: mailto(&referral.email, &subject, &text),
+            copy_text: format!("Subject: {subject}\n\n{text}"),
             subject,
             text,
             html,

@@ -183,7 +183,7 @@ impl Renderer<'_> {
                 .and_then(|email| {
                     self.sink.put(&email.eml_path(), &email.eml)?;
                     self.sink
-                        .put(&email.txt_path(), email.copy_text().as_bytes())?;
+                        .put(&email.txt_path(), email.copy_text.as_bytes())?;
                     Ok(email)
                 });
             match written {
@@ -202,7 +202,7 @@ impl Renderer<'_> {
             problems.push(problem);
         }
         let mut written = WrittenEmails::default();
-        for email in &emails {
+        for email in emails {
             written.record(email);
         }
         (written, problems)

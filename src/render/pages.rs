@@ -390,7 +390,7 @@ pub struct EmailCard<'a> {
     pub eml: String,
     pub txt: String,
     pub mailto: &'a str,
-    pub copy_text: String,
+    pub copy_text: &'a str,
 }
 
 /// A human label for a stage.
@@ -851,7 +851,7 @@ impl<'a> EmailsPage<'a> {
                 eml: email.eml_path().trim_start_matches("emails/").to_owned(),
                 txt: email.txt_path().trim_start_matches("emails/").to_owned(),
                 mailto: &email.mailto,
-                copy_text: email.copy_text(),
+                copy_text: &email.copy_text,
             })
             .collect();
         let kinds = ActionKind::ALL
