@@ -26,8 +26,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from generate import AS_OF
+
 RUNS = 5
-AS_OF = "2026-11-24"
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BINARY = ROOT / "target" / "release" / "affrel"
@@ -90,7 +91,7 @@ def main() -> None:
             project = Path(scratch) / f"p{size}"
             out = Path(scratch) / f"out{size}"
             subprocess.run([sys.executable, HERE / "generate.py", str(size), project], check=True)
-            common = ["--root", str(project), "--as-of", AS_OF, "--timings"]
+            common = ["--root", str(project), "--as-of", AS_OF.isoformat(), "--timings"]
             build = [str(BINARY), "build", *common, "--out", str(out)]
             check = [str(BINARY), "check", *common]
             fresh = median_runs(build, prepare=lambda: shutil.rmtree(out, ignore_errors=True))

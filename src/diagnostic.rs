@@ -1,7 +1,7 @@
 //! Problems found in the content → one located, printable diagnostic type and an accumulator.
 //!
 //! Every step that can find something wrong pushes a [`Diagnostic`] and keeps going; the
-//! command prints them all, sorted by file and line, and fails once.
+//! command prints them all, errors first, each sorted by file and line, and fails once.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

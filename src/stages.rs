@@ -388,9 +388,9 @@ pub struct Derived<'a> {
 pub const UPCOMING_LISTED: usize = 5;
 
 impl<'a> Derived<'a> {
-    /// The actions as the report and `agenda` list them: every one due by the end of the
-    /// week, overdue ones first, then the next [`UPCOMING_LISTED`] after it; by due date,
-    /// then name.
+    /// The actions as `agenda` lists them: every one due by the end of the week, overdue ones
+    /// first, then the next [`UPCOMING_LISTED`] after it; by due date, then name. (The report
+    /// page orders by the name it shows, a pseudonym in public builds, and bounds the list.)
     pub fn agenda(&self) -> Vec<(&AffiliateState<'a>, NextAction)> {
         let mut actions: Vec<(&AffiliateState<'a>, NextAction)> = self
             .affiliates

@@ -18,7 +18,7 @@ pub fn run(args: &CheckArgs) -> Exit {
         as_of,
         today,
         false,
-        &Discard::default(),
+        &Discard,
         &mut timings,
     );
     timings.print();

@@ -9,9 +9,8 @@ use sha2::{Digest, Sha256};
 use crate::diagnostic::Diagnostic;
 use crate::model::{ActionKind, Project, Stage};
 use crate::render::emails::WrittenEmails;
-use crate::render::pages::{action_step, stage_label};
+use crate::render::pages::{action_step, money, stage_label};
 use crate::report::Naming;
-use crate::report::cents;
 use crate::stages::{Derived, NextAction, Urgency};
 
 /// The "Everyone" table as CSV, one row per referral sorted by id.
@@ -59,7 +58,7 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
                 &a.sales.to_string(),
                 &date(a.first_sale_on),
                 &a.minutes_invested.to_string(),
-                &format!("{:.2}", cents(a.estimated_residual)),
+                &money(a.estimated_residual),
                 &inert(a.referral.motivation.as_deref().unwrap_or("")),
             ])
             .map_err(failed)?;

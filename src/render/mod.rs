@@ -9,7 +9,6 @@ mod markdown;
 mod pages;
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::{
     IndexedParallelIterator, IntoParallelIterator, ParallelIterator, ParallelSlice,
@@ -24,7 +23,7 @@ pub use emails::eml_path;
 use emails::{EmailTemplates, WrittenEmails};
 use exports::FeedEntry;
 use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
-pub use pages::{action_step, stage_label, why};
+pub use pages::{action_step, why};
 
 /// Where rendered files go: the staging folder of a build, or nowhere for `check`. Called
 /// from several threads at once.
@@ -33,15 +32,12 @@ pub trait Sink: Sync {
     fn put(&self, path: &str, bytes: &[u8]) -> Result<(), Diagnostic>;
 }
 
-/// A sink that only counts the files: `check` renders everything and keeps nothing.
+/// A sink that keeps nothing: `check` renders everything and writes nothing.
 #[derive(Debug, Default)]
-pub struct Discard {
-    files: AtomicUsize,
-}
+pub struct Discard;
 
 impl Sink for Discard {
     fn put(&self, _path: &str, _bytes: &[u8]) -> Result<(), Diagnostic> {
-        self.files.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -789,7 +789,7 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
                 program: a.program.name.clone(),
                 stage,
                 stage_label: stage_label(stage),
-                stage_rank: Stage::ALL.iter().position(|&s| s == stage).unwrap_or(0),
+                stage_rank: stage as usize,
                 tags: if public {
                     Vec::new()
                 } else {
