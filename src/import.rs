@@ -8,6 +8,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::diagnostic::Diagnostic;
+use crate::load::BOM;
 use crate::model::{self, EventKind, ImportMapping, Program, Project, Referral};
 
 /// One sale the export adds.
@@ -60,7 +61,7 @@ pub fn plan(
                 .with_help("export the sales as CSV in UTF-8, or save the file again as UTF-8"),
         ]
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter(text))
         .flexible(true)

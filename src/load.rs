@@ -20,6 +20,8 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 pub const CONTENT_DIR: &str = "content";
 /// The folder of user overrides of the built-in report templates, relative to the root.
 pub const TEMPLATES_DIR: &str = "templates";
+/// The byte-order mark some editors put at the start of a UTF-8 file.
+pub const BOM: &str = "\u{feff}";
 
 /// A file's text and its path relative to the project root.
 #[derive(Debug, Clone)]
@@ -446,7 +448,7 @@ fn relative_to(root: &Path, path: &Path) -> PathBuf {
 const MAX_FILE_BYTES: u64 = 4_000_000;
 
 /// Reads a file as UTF-8, locating the first invalid byte when it is not.
-pub fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
+fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
     let cannot_read =
         |err: std::io::Error| Diagnostic::error(relative, format!("cannot read the file: {err}"));
     let size = std::fs::metadata(root.join(relative))
@@ -464,17 +466,22 @@ pub fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
         .with_help("a record with years of events is a few kilobytes: check that this is the file you meant, and keep long notes elsewhere"));
     }
     let bytes = std::fs::read(root.join(relative)).map_err(cannot_read)?;
+    Ok(Source {
+        path: relative.to_path_buf(),
+        text: decode(relative, bytes)?,
+    })
+}
+
+/// A file's bytes as text without its byte-order mark (some Windows editors start UTF-8
+/// files with one, which the YAML parser would read as content), or an error locating the
+/// first byte that is not UTF-8.
+pub fn decode(relative: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     match String::from_utf8(bytes) {
         Ok(mut text) => {
-            // Some Windows editors start UTF-8 files with a byte-order mark, which the YAML
-            // parser would read as content.
-            if text.starts_with('\u{feff}') {
-                text.drain(..'\u{feff}'.len_utf8());
+            if text.starts_with(BOM) {
+                text.drain(..BOM.len());
             }
-            Ok(Source {
-                path: relative.to_path_buf(),
-                text,
-            })
+            Ok(text)
         }
         Err(err) => {
             let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];

@@ -1350,14 +1350,18 @@ fn is_valid_email(value: &str) -> bool {
         && lettre::Address::from_str(value).is_ok_and(|address| address.domain().contains('.'))
 }
 
-/// Parses a strict `YYYY-MM-DD` date, explaining what is wrong otherwise.
-pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
-    let shaped = value.len() == 10
+/// Whether `value` has the shape of a `YYYY-MM-DD` date: four digits, `-`, two, `-`, two.
+pub fn is_date_shaped(value: &str) -> bool {
+    value.len() == 10
         && value.bytes().enumerate().all(|(i, b)| match i {
             4 | 7 => b == b'-',
             _ => b.is_ascii_digit(),
-        });
-    if !shaped {
+        })
+}
+
+/// Parses a strict `YYYY-MM-DD` date, explaining what is wrong otherwise.
+pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
+    if !is_date_shaped(value) {
         return Err(format!("`{value}` is not a date in YYYY-MM-DD form"));
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d")

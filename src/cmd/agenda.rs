@@ -13,6 +13,7 @@ use crate::cmd::{fail, print_all, shown, today, validated_project};
 use crate::model::{ActionKind, Project, Stage};
 use crate::render::{action_step, eml_path, why};
 use crate::stages::{self, AffiliateState, Derived, NextAction, Urgency};
+use crate::timings::Timings;
 
 /// One action, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -41,7 +42,8 @@ pub fn run(args: &AgendaArgs) -> Exit {
     };
     let as_of = args.common.as_of.unwrap_or(today);
     let root = &args.common.root.path;
-    let (project, diagnostics) = validated_project(root, today);
+    let (project, diagnostics) = validated_project(root, today, &mut Timings::new(false));
+    let diagnostics = diagnostics.into_sorted();
     let Some(project) = project else {
         return fail(&diagnostics);
     };

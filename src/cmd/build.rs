@@ -6,11 +6,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::cli::{BuildArgs, Exit};
-use crate::cmd::{fail, print_all, today};
+use crate::cmd::{fail, print_all, today, validated_project};
 use crate::console::say;
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::load::{self, CONTENT_DIR, TEMPLATES_DIR};
-use crate::model;
+use crate::diagnostic::Diagnostic;
+use crate::load::{CONTENT_DIR, TEMPLATES_DIR};
 use crate::provenance;
 use crate::render::{self, Sink};
 use crate::stages::Weeks;
@@ -67,12 +66,7 @@ pub fn produce(
     sink: &dyn Sink,
     timings: &mut Timings,
 ) -> (Option<String>, Vec<Diagnostic>) {
-    let mut diagnostics = Diagnostics::default();
-    let raw = load::load(root, &mut diagnostics);
-    timings.step("load");
-    let project =
-        model::validate(raw, today, &mut diagnostics).filter(|_| !diagnostics.has_errors());
-    timings.step("validate");
+    let (project, mut diagnostics) = validated_project(root, today, timings);
     let summary = project.and_then(|project| {
         let weeks = Weeks::new(&project, as_of);
         let current = weeks.derive(weeks.current_index());

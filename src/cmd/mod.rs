@@ -11,7 +11,6 @@ pub mod init;
 pub mod log;
 pub mod new;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
@@ -22,6 +21,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::edit::Session;
 use crate::load;
 use crate::model::{self, Project};
+use crate::timings::Timings;
 
 /// The real date: `SOURCE_DATE_EPOCH` when set, else the clock. `None` after printing a
 /// usage error when `SOURCE_DATE_EPOCH` is not a date.
@@ -37,7 +37,7 @@ pub fn today() -> Option<NaiveDate> {
                 .filter(|date| (0..=9999).contains(&date.year()));
             if date.is_none() {
                 tell(format_args!(
-                    "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01 within years 0 to 9999\n  help: unset it or pass --as-of YYYY-MM-DD"
+                    "error: SOURCE_DATE_EPOCH=`{value}` is not a number of seconds since 1970-01-01 within years 0 to 9999\n  help: unset it, or set it to a whole number of seconds"
                 ));
             }
             date
@@ -46,13 +46,20 @@ pub fn today() -> Option<NaiveDate> {
     }
 }
 
-/// Loads and validates the project as `check` does; `None` when it has errors.
-pub fn validated_project(root: &Path, today: NaiveDate) -> (Option<Project>, Vec<Diagnostic>) {
+/// Loads and validates the project as `check` does, timing the two steps; `None` when it
+/// has errors.
+pub fn validated_project(
+    root: &Path,
+    today: NaiveDate,
+    timings: &mut Timings,
+) -> (Option<Project>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let raw = load::load(root, &mut diagnostics);
+    timings.step("load");
     let project = model::validate(raw, today, &mut diagnostics);
+    timings.step("validate");
     let failed = diagnostics.has_errors();
-    (project.filter(|_| !failed), diagnostics.into_sorted())
+    (project.filter(|_| !failed), diagnostics)
 }
 
 /// Takes the project lock, then loads and validates the project under it: for the commands
@@ -60,8 +67,8 @@ pub fn validated_project(root: &Path, today: NaiveDate) -> (Option<Project>, Vec
 /// the problems were printed.
 pub fn locked_project(root: &Path, today: NaiveDate) -> Result<(Session, Project), Exit> {
     let session = Session::open(root).map_err(|problem| fail(&[problem]))?;
-    let (project, diagnostics) = validated_project(session.root(), today);
-    let project = project.ok_or_else(|| fail(&diagnostics))?;
+    let (project, diagnostics) = validated_project(session.root(), today, &mut Timings::new(false));
+    let project = project.ok_or_else(|| fail(&diagnostics.into_sorted()))?;
     Ok((session, project))
 }
 
@@ -76,10 +83,8 @@ pub fn shown(root: &Path, relative: &Path) -> PathBuf {
 
 /// Prints diagnostics to stderr, in the order given.
 pub fn print_all(diagnostics: &[Diagnostic]) {
-    let mut stderr = std::io::stderr().lock();
     for diagnostic in diagnostics {
-        // A closed stderr leaves nobody to tell; the exit status still says what happened.
-        let _ = writeln!(stderr, "{diagnostic}");
+        tell(format_args!("{diagnostic}"));
     }
 }
 

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 
 use crate::console::tell;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::load::{self, CONTENT_DIR, RawContent, Source};
+use crate::load::{self, BOM, CONTENT_DIR, RawContent, Source};
 use crate::lock::Lock;
 use crate::model::{self, Project, Referral};
 
@@ -28,8 +28,6 @@ use text::{Item, Unplaceable};
 const LOCK_FILE: &str = ".content.affrel-lock";
 /// The list of renames of a change to several files, kept until all are done.
 const JOURNAL_FILE: &str = ".content.affrel-journal";
-/// A UTF-8 byte-order mark, kept where a file has one.
-const BOM: &str = "\u{feff}";
 
 /// One file's new text, and the bytes it was computed from.
 #[derive(Debug, Clone)]
@@ -61,7 +59,7 @@ impl Change {
     }
 }
 
-/// The project lock held, and what was read under it.
+/// The project lock, held while records are read, checked and changed.
 pub struct Session {
     root: PathBuf,
     _lock: Lock,
@@ -101,20 +99,14 @@ impl Session {
     pub fn append(&self, path: &Path, items: &[Item]) -> Result<Change, Diagnostic> {
         let before = fs::read(self.root.join(path))
             .map_err(|err| Diagnostic::error(path, format!("cannot read the file: {err}")))?;
-        let Ok(written) = std::str::from_utf8(&before) else {
-            return Err(Diagnostic::error(path, "the file is not valid UTF-8")
-                .with_help("save the file with UTF-8 encoding"));
-        };
-        let (bom, text) = match written.strip_prefix(BOM) {
-            Some(rest) => (true, rest),
-            None => (false, written),
-        };
-        let mut after = text.to_owned();
+        let bom = before.starts_with(BOM.as_bytes());
+        let text = load::decode(path, before.clone())?;
+        let mut after = text.clone();
         for item in items {
             after = text::append_event(&after, item)
                 .map_err(|Unplaceable(why)| cannot_place(path, &why, item))?;
         }
-        appends_exactly(path, text, &after, items)?;
+        appends_exactly(path, &text, &after, items)?;
         Ok(Change {
             path: path.to_path_buf(),
             before: Some(before),

@@ -7,6 +7,8 @@
 
 use std::fmt::Write as _;
 
+use crate::model::is_date_shaped;
+
 /// A value as it will be written in YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scalar {
@@ -51,15 +53,6 @@ impl Scalar {
             Scalar::Quoted(text) => quote(text, out),
         }
     }
-}
-
-/// `YYYY-MM-DD` digits, the only shape written unquoted as a date.
-pub fn date_shaped(value: &str) -> bool {
-    value.len() == 10
-        && value.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        })
 }
 
 /// A whole number, possibly negative (so that validation can say it is negative).
@@ -175,7 +168,7 @@ impl Item {
     /// explains what is wrong with it.
     pub fn event(fields: &EventFields<'_>) -> Self {
         let mut item = vec![
-            ("date", Scalar::shaped(fields.date, date_shaped)),
+            ("date", Scalar::shaped(fields.date, is_date_shaped)),
             ("type", Scalar::shaped(fields.kind, word_shaped)),
         ];
         let optional = [
@@ -216,7 +209,7 @@ pub fn new_record(fields: &RecordFields<'_>) -> String {
         (
             key_value(
                 "referred_on",
-                &Scalar::shaped(fields.referred_on, date_shaped),
+                &Scalar::shaped(fields.referred_on, is_date_shaped),
             ),
             None,
         ),

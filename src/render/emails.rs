@@ -82,8 +82,7 @@ pub struct WrittenEmails {
 impl WrittenEmails {
     /// Records that `email` was written, keeping only what the rest of the site needs.
     pub fn record(&mut self, email: RenderedEmail) {
-        self.by_id
-            .insert(email.id, (email.kind, email.copy_text));
+        self.by_id.insert(email.id, (email.kind, email.copy_text));
     }
 
     /// Adds the emails another part of the build wrote.

@@ -265,13 +265,19 @@ impl Renderer<'_> {
             self.sink.put("index.html", html.as_bytes())?;
         }
         let html = self.pages.render("index.html", &page.archived(&archived))?;
-        self.sink.put(&format!("{folder}index.html"), html.as_bytes())?;
+        self.sink
+            .put(&format!("{folder}index.html"), html.as_bytes())?;
         Ok(FeedEntry::of(week, self.naming))
     }
 
     /// Where a report page of week `index` sits: the latest report when `base` is empty,
     /// else its page in the week archive, which leaves out the per-person table.
-    fn page_settings(&self, index: usize, is_current: bool, base: &'static str) -> PageSettings<'_> {
+    fn page_settings(
+        &self,
+        index: usize,
+        is_current: bool,
+        base: &'static str,
+    ) -> PageSettings<'_> {
         PageSettings {
             base,
             public: self.options.public,
