@@ -118,7 +118,7 @@ pub struct Location {
 }
 
 /// Collects diagnostics from every step so that all problems are reported together.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
 }

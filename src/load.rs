@@ -55,7 +55,7 @@ impl Source {
 }
 
 /// A parsed file together with its source, kept for locating later problems.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Loaded<T> {
     pub source: Source,
     pub value: T,
@@ -63,7 +63,7 @@ pub struct Loaded<T> {
 
 /// A value read as `T` when it has the right shape, otherwise the YAML as written: a key of
 /// the wrong shape is reported by `model` while the rest of the file is still checked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Field<T> {
     Valid(T),
     /// Boxed: a record holds dozens of fields, nearly all valid, and a YAML value is large.
@@ -84,7 +84,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
 pub type UnknownKeys = BTreeMap<String, serde_yaml::Value>;
 
 /// `content/config.yaml` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawConfig {
     pub sender: Option<Field<RawSender>>,
     pub programs: Option<Field<Vec<RawProgram>>>,
@@ -98,7 +98,7 @@ pub struct RawConfig {
 pub const CONFIG_KEYS: &[&str] = &["sender", "programs", "rules", "report"];
 
 /// The `sender` block.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawSender {
     pub name: Option<Field<String>>,
     pub email: Option<Field<String>>,
@@ -111,7 +111,7 @@ pub struct RawSender {
 pub const SENDER_KEYS: &[&str] = &["name", "email", "signature"];
 
 /// One entry of `programs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawProgram {
     pub id: Option<Field<String>>,
     pub name: Option<Field<String>>,
@@ -134,7 +134,7 @@ pub const PROGRAM_KEYS: &[&str] = &[
 ];
 
 /// A program's `import` block: which columns of its sales export mean what.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawImport {
     pub referral: Option<Field<String>>,
     pub date: Option<Field<String>>,
@@ -150,7 +150,7 @@ pub struct RawImport {
 pub const IMPORT_KEYS: &[&str] = &["referral", "date", "date_format", "amount", "ref"];
 
 /// The `rules` block; absent keys take DESIGN's defaults in `model`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawRules {
     pub nudge_after_days: Option<Field<u32>>,
     pub follow_up_after_days: Option<Field<u32>>,
@@ -173,7 +173,7 @@ pub const RULES_KEYS: &[&str] = &[
 ];
 
 /// The `report` block.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawReport {
     pub title: Option<Field<String>>,
     pub history_weeks: Option<Field<u32>>,
@@ -187,7 +187,7 @@ pub const REPORT_KEYS: &[&str] = &["title", "history_weeks", "pseudonym_salt"];
 
 /// `content/referrals/<id>.yaml` as written. Dates and enum words stay strings here so that
 /// `model` can explain a bad one in the user's terms.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawReferral {
     pub name: Option<Field<String>>,
     pub email: Option<Field<String>>,
@@ -216,7 +216,7 @@ pub const REFERRAL_KEYS: &[&str] = &[
 ];
 
 /// One entry of a referral's `events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RawEvent {
     pub date: Option<Field<String>>,
     #[serde(rename = "type")]
@@ -237,14 +237,14 @@ pub const EVENT_KEYS: &[&str] = &[
 ];
 
 /// The front matter of an email template.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFrontMatter {
     pub subject: String,
 }
 
 /// `content/emails/<kind>.md`: front matter plus a Markdown body.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RawEmail {
     pub stem: String,
     pub front: RawFrontMatter,
@@ -256,7 +256,7 @@ pub struct RawEmail {
 }
 
 /// Everything read from the root, before validation.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawContent {
     pub config: Option<Loaded<RawConfig>>,
     /// Referral files keyed by their stem (the id); more than one file per stem is a clash.
@@ -316,7 +316,7 @@ fn load_referrals(root: &Path) -> (BTreeMap<String, Vec<Source>>, Vec<Diagnostic
 }
 
 /// Lists `content/referrals/**/*.yaml` as (stem, path relative to root), sorted by path.
-pub fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>) {
+fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>) {
     let dir = root.join(CONTENT_DIR).join("referrals");
     let mut found = Vec::new();
     let mut problems = Vec::new();

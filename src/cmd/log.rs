@@ -4,8 +4,8 @@
 use crate::cli::{Exit, LogArgs};
 use crate::cmd::{fail, print_all, shown, today};
 use crate::console::say;
+use crate::edit::Session;
 use crate::edit::text::{EventFields, Item};
-use crate::edit::{Session, find_record};
 
 /// Appends the event to the record's `events` list.
 pub fn run(args: &LogArgs) -> Exit {
@@ -16,7 +16,7 @@ pub fn run(args: &LogArgs) -> Exit {
         Ok(session) => session,
         Err(problem) => return fail(&[problem]),
     };
-    let path = match find_record(session.root(), &args.id) {
+    let path = match session.find_record(&args.id) {
         Ok(path) => path,
         Err(problem) => return fail(&[problem]),
     };

@@ -67,8 +67,8 @@ pub fn validated_project(
 /// the problems were printed.
 pub fn locked_project(root: &Path, today: NaiveDate) -> Result<(Session, Project), Exit> {
     let session = Session::open(root).map_err(|problem| fail(&[problem]))?;
-    let (project, diagnostics) = validated_project(session.root(), today, &mut Timings::new(false));
-    let project = project.ok_or_else(|| fail(&diagnostics.into_sorted()))?;
+    let (project, diagnostics) = session.project(today);
+    let project = project.ok_or_else(|| fail(&diagnostics))?;
     Ok((session, project))
 }
 

@@ -8,7 +8,7 @@ use crate::cmd::{fail, print_all, shown, today};
 use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{self, RecordFields};
-use crate::edit::{Change, Session, find_record};
+use crate::edit::{Change, Session};
 use crate::load::CONTENT_DIR;
 use crate::model;
 
@@ -28,7 +28,7 @@ pub fn run(args: &NewArgs) -> Exit {
         Ok(session) => session,
         Err(problem) => return fail(&[problem]),
     };
-    if let Ok(existing) = find_record(session.root(), &args.id) {
+    if let Ok(existing) = session.find_record(&args.id) {
         return fail(&[Diagnostic::error(
             &existing,
             format!("the id `{}` is already used by this file", args.id),

@@ -59,15 +59,20 @@ impl Change {
     }
 }
 
-/// The project lock, held while records are read, checked and changed.
+/// The project lock, and the content read once under it: the records are looked up,
+/// checked and changed from this one reading.
 pub struct Session {
     root: PathBuf,
+    content: RawContent,
+    /// The problems met reading `content`.
+    read_problems: Diagnostics,
     _lock: Lock,
 }
 
 impl Session {
-    /// Takes the project lock (waiting for another affrel run, and saying so) and finishes a
-    /// change to several files that an earlier run was killed in the middle of.
+    /// Takes the project lock (waiting for another affrel run, and saying so), finishes a
+    /// change to several files that an earlier run was killed in the middle of, then reads
+    /// the content.
     pub fn open(root: &Path) -> Result<Self, Diagnostic> {
         let content = root.join(CONTENT_DIR);
         if !content.is_dir() {
@@ -82,12 +87,32 @@ impl Session {
                 "wait for the other run to finish and try again; if no other affrel is running, delete the lock file",
             )
         })?;
-        let session = Self {
+        let mut session = Self {
             root: root.to_path_buf(),
+            content: RawContent::default(),
+            read_problems: Diagnostics::default(),
             _lock: lock,
         };
         session.finish_interrupted()?;
+        session.content = load::load(&session.root, &mut session.read_problems);
         Ok(session)
+    }
+
+    /// The project as read, validated as `check` does; `None` when it has errors.
+    pub fn project(&self, today: NaiveDate) -> (Option<Project>, Vec<Diagnostic>) {
+        let mut diagnostics = self.read_problems.clone();
+        let project = model::validate(self.content.clone(), today, &mut diagnostics);
+        let failed = diagnostics.has_errors();
+        (project.filter(|_| !failed), diagnostics.into_sorted())
+    }
+
+    /// The path of the referral file with this id, in any subfolder.
+    pub fn find_record(&self, id: &str) -> Result<PathBuf, Diagnostic> {
+        let referrals = &self.content.referrals;
+        match referrals.get(id).and_then(|files| files.first()) {
+            Some(source) => Ok(source.path.clone()),
+            None => Err(unknown_id(id, referrals.keys().map(String::as_str))),
+        }
     }
 
     /// The project root.
@@ -119,12 +144,12 @@ impl Session {
     /// when nothing is wrong: all files or none. Returns the warnings about the changed
     /// files; on failure, every error in the project and those warnings.
     pub fn apply(
-        self,
+        mut self,
         changes: &[Change],
         today: NaiveDate,
     ) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
-        let mut diagnostics = Diagnostics::default();
-        let mut raw = load::load(&self.root, &mut diagnostics);
+        let mut diagnostics = std::mem::take(&mut self.read_problems);
+        let mut raw = std::mem::take(&mut self.content);
         for change in changes {
             substitute(&mut raw, change);
         }
@@ -351,15 +376,6 @@ fn path_text(path: &Path) -> io::Result<String> {
     path.to_str()
         .map(str::to_owned)
         .ok_or_else(|| io::Error::other(format!("the path {} is not UTF-8", path.display())))
-}
-
-/// The path of the referral file with this id, in any subfolder.
-pub fn find_record(root: &Path, id: &str) -> Result<PathBuf, Diagnostic> {
-    let (files, _) = load::find_referral_files(root);
-    match files.iter().find(|(stem, _)| stem == id) {
-        Some((_, path)) => Ok(path.clone()),
-        None => Err(unknown_id(id, files.iter().map(|(stem, _)| stem.as_str()))),
-    }
 }
 
 /// The referral with this id in a validated project.
