@@ -21,20 +21,12 @@ pub enum Scalar {
 impl Scalar {
     /// Text that reads back as itself: plain when that is unambiguous, else quoted.
     pub fn text(value: &str) -> Self {
-        if is_plain_safe(value, false) {
-            Scalar::Plain(value.to_owned())
-        } else {
-            Scalar::Quoted(value.to_owned())
-        }
+        Self::shaped(value, |v| is_plain_safe(v, false))
     }
 
     /// Text inside a flow list (`[a, b]`), where a comma would split it.
     pub fn list_item(value: &str) -> Self {
-        if is_plain_safe(value, true) {
-            Scalar::Plain(value.to_owned())
-        } else {
-            Scalar::Quoted(value.to_owned())
-        }
+        Self::shaped(value, |v| is_plain_safe(v, true))
     }
 
     /// Plain when `value` matches `shape`, so a well-formed date or number is written as one;
