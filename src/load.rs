@@ -18,6 +18,8 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 
 /// The content folder, relative to the root.
 pub const CONTENT_DIR: &str = "content";
+/// The folder of referral records, relative to the root.
+pub const REFERRALS_DIR: &str = "content/referrals";
 /// The folder of user overrides of the built-in report templates, relative to the root.
 pub const TEMPLATES_DIR: &str = "templates";
 /// The byte-order mark some editors put at the start of a UTF-8 file.
@@ -317,7 +319,7 @@ fn load_referrals(root: &Path) -> (BTreeMap<String, Vec<Source>>, Vec<Diagnostic
 
 /// Lists `content/referrals/**/*.yaml` as (stem, path relative to root), sorted by path.
 fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>) {
-    let dir = root.join(CONTENT_DIR).join("referrals");
+    let dir = root.join(REFERRALS_DIR);
     let mut found = Vec::new();
     let mut problems = Vec::new();
     if !dir.is_dir() {

@@ -16,6 +16,9 @@ use crate::diagnostic::Diagnostic;
 use crate::lock::Lock;
 use crate::render::Sink;
 
+/// The output folder inside the root when `--out` is not given.
+pub const DEFAULT_OUT: &str = "output";
+
 /// Refuses an output folder that is, contains or sits inside the root's source folders.
 pub fn check_destination(root: &Path, out: &Path, source_dirs: &[&str]) -> Result<(), Diagnostic> {
     let root_abs = resolve(root);

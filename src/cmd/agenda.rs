@@ -14,6 +14,7 @@ use crate::model::{ActionKind, Project, Stage};
 use crate::render::{action_step, eml_path, why};
 use crate::stages::{self, AffiliateState, Derived, NextAction, Urgency};
 use crate::timings::Timings;
+use crate::write;
 
 /// One action, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -189,7 +190,7 @@ fn entry(item: &AgendaItem, as_of: NaiveDate, root: &Path, style: Style) -> Stri
         item.reason
     );
     if let Some(email) = &item.email {
-        let file = shown(root, &Path::new("output").join(email));
+        let file = shown(root, &Path::new(write::DEFAULT_OUT).join(email));
         let _ = write!(out, " · {}", style.paint("2", &file.display().to_string()));
     }
     out.push('\n');

@@ -23,7 +23,10 @@ pub fn run(args: &BuildArgs) -> Exit {
     };
     let as_of = args.common.as_of.unwrap_or(today);
     let root = &args.common.root.path;
-    let out = args.out.clone().unwrap_or_else(|| root.join("output"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join(write::DEFAULT_OUT));
     if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR]) {
         return fail(&[problem]);
     }

@@ -12,6 +12,7 @@ use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
 use crate::edit::{Change, referral};
+use crate::load::REFERRALS_DIR;
 use crate::model::{EventKind, Project};
 use crate::render::action_step;
 use crate::stages;
@@ -125,6 +126,6 @@ fn completing_event(
 }
 
 fn named_twice(id: &str) -> Diagnostic {
-    Diagnostic::error("content/referrals", format!("`{id}` is named twice"))
+    Diagnostic::error(REFERRALS_DIR, format!("`{id}` is named twice"))
         .with_help("name each referral once; nothing was written")
 }

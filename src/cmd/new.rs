@@ -1,7 +1,7 @@
 //! `affrel new`: the fields of a new referral → a new record file, checked as `check` checks
 //! it before it is written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{Exit, NewArgs};
 use crate::cmd::{fail, print_all, shown, today};
@@ -9,7 +9,7 @@ use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{self, RecordFields};
 use crate::edit::{Change, Session};
-use crate::load::CONTENT_DIR;
+use crate::load::REFERRALS_DIR;
 use crate::model;
 
 /// Creates `content/referrals/<ID>.yaml`.
@@ -19,7 +19,7 @@ pub fn run(args: &NewArgs) -> Exit {
     };
     if !model::is_slug(&args.id) {
         return fail(&[Diagnostic::error(
-            referrals_dir(),
+            REFERRALS_DIR,
             format!("`{}` is not a valid referral id", args.id),
         )
         .with_help("an id is the record's file name: lowercase letters, digits, `-` and `_`, starting with a letter or digit, e.g. `alice-walker`")]);
@@ -39,7 +39,7 @@ pub fn run(args: &NewArgs) -> Exit {
         .referred_on
         .clone()
         .unwrap_or_else(|| today.to_string());
-    let path = referrals_dir().join(format!("{}.yaml", args.id));
+    let path = Path::new(REFERRALS_DIR).join(format!("{}.yaml", args.id));
     let record = text::new_record(&RecordFields {
         id: &args.id,
         name: &args.name,
@@ -65,8 +65,4 @@ pub fn run(args: &NewArgs) -> Exit {
         }
         Err(problems) => fail(&problems),
     }
-}
-
-fn referrals_dir() -> PathBuf {
-    Path::new(CONTENT_DIR).join("referrals")
 }

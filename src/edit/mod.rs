@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 
 use crate::console::tell;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::load::{self, BOM, CONTENT_DIR, RawContent, Source};
+use crate::load::{self, BOM, CONTENT_DIR, REFERRALS_DIR, RawContent, Source};
 use crate::lock::Lock;
 use crate::model::{self, Project, Referral};
 
@@ -392,9 +392,5 @@ fn unknown_id<'a>(id: &str, known: impl Iterator<Item = &'a str>) -> Diagnostic 
         "the id is the record's file name without `.yaml`; `affrel agenda` lists who is due"
             .to_owned()
     });
-    Diagnostic::error(
-        Path::new(CONTENT_DIR).join("referrals"),
-        format!("no referral has the id `{id}`"),
-    )
-    .with_help(help)
+    Diagnostic::error(REFERRALS_DIR, format!("no referral has the id `{id}`")).with_help(help)
 }
