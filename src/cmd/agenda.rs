@@ -18,7 +18,7 @@ use crate::write;
 
 /// One action, as `--json` prints it.
 #[derive(Debug, Serialize)]
-pub struct AgendaItem {
+struct AgendaItem {
     pub id: String,
     pub name: String,
     pub program: String,
@@ -66,7 +66,7 @@ pub fn run(args: &AgendaArgs) -> Exit {
 }
 
 /// The listed actions with everything the terminal and JSON show.
-pub fn items(project: &Project, derived: &Derived<'_>) -> Vec<AgendaItem> {
+fn items(project: &Project, derived: &Derived<'_>) -> Vec<AgendaItem> {
     derived
         .agenda()
         .into_iter()

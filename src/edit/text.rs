@@ -48,19 +48,19 @@ impl Scalar {
 }
 
 /// A whole number, possibly negative (so that validation can say it is negative).
-pub fn integer_shaped(value: &str) -> bool {
+fn integer_shaped(value: &str) -> bool {
     let digits = value.strip_prefix('-').unwrap_or(value);
     !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A decimal number such as `49`, `49.5` or `-3.25`.
-pub fn decimal_shaped(value: &str) -> bool {
+fn decimal_shaped(value: &str) -> bool {
     let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
     integer_shaped(whole) && !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A lowercase word such as an event type: letters and `_`.
-pub fn word_shaped(value: &str) -> bool {
+fn word_shaped(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
@@ -83,7 +83,7 @@ fn is_plain_safe(value: &str, in_flow_list: bool) -> bool {
 
 /// Writes `text` as a YAML double-quoted scalar: every character that is not printable or
 /// could end the scalar is escaped, so the value reads back exactly and stays on one line.
-pub fn quote(text: &str, out: &mut String) {
+fn quote(text: &str, out: &mut String) {
     out.push('"');
     for c in text.chars() {
         match c {
