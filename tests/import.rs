@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
+mod common;
+use common::{assert_exit, text};
+
 /// `SOURCE_DATE_EPOCH` for 2026-11-24.
 const TODAY: &str = "1795478400";
 
@@ -59,20 +62,6 @@ fn affrel(root: &Path, args: &[&str]) -> Output {
         .env("SOURCE_DATE_EPOCH", TODAY)
         .output()
         .expect("the affrel binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
-}
-
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// A project with three referrals and the two exports beside it.

@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+use common::{assert_exit, text};
+
 /// `SOURCE_DATE_EPOCH` for 2026-11-24, the day the demo content describes.
 const TODAY: &str = "1795478400";
 
@@ -31,20 +34,6 @@ fn run_in(root: &Path, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     all.extend(["--root", root.to_str().expect("UTF-8 temporary path")]);
     affrel(&all).output().expect("the affrel binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("affrel prints UTF-8")
-}
-
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// Copies a folder tree.
