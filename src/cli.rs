@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cmd;
-use crate::model;
+use crate::console;
+use crate::model::{self, EventKind};
 
 /// Turns plain-text affiliate records into a weekly mentoring report and the emails that
 /// are due.
@@ -139,9 +140,10 @@ pub struct LogArgs {
     pub id: String,
     #[arg(
         value_name = "TYPE",
+        value_parser = parse_event_kind,
         help = "The event type: welcome_sent, nudge_sent, reply, sale, follow_up_sent, help_given, congratulated or let_go"
     )]
-    pub kind: String,
+    pub kind: EventKind,
     #[command(flatten)]
     pub event: EventArgs,
     /// The sale's amount (sales only)
@@ -219,8 +221,33 @@ fn parse_as_of(value: &str) -> Result<NaiveDate, String> {
     model::parse_date(value)
 }
 
-/// Runs one command and reports what happened on stderr/stdout.
+/// An event type, checked before any file is read.
+fn parse_event_kind(value: &str) -> Result<EventKind, String> {
+    value.parse().map_err(|()| {
+        let hint = model::did_you_mean(value, EventKind::ALL.iter().map(|k| k.as_str()))
+            .map(|hint| format!("; {hint}"))
+            .unwrap_or_default();
+        format!(
+            "unknown event type `{value}`; expected one of {}{hint}",
+            EventKind::expected()
+        )
+    })
+}
+
+/// Runs one command and reports what happened on stderr/stdout; a command whose output
+/// could not be written fails, whatever it did.
 pub fn run(cli: &Cli) -> Exit {
+    let exit = dispatch(cli);
+    match console::write_failure() {
+        Some(why) => {
+            console::tell(format_args!("error: cannot write the output: {why}"));
+            Exit::InvalidContent
+        }
+        None => exit,
+    }
+}
+
+fn dispatch(cli: &Cli) -> Exit {
     match &cli.command {
         Command::Build(args) => cmd::build::run(args),
         Command::Check(args) => cmd::check::run(args),

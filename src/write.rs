@@ -13,7 +13,7 @@ use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 
 use crate::console::tell;
 use crate::diagnostic::Diagnostic;
-use crate::lock::Lock;
+use crate::lock::{self, Lock};
 use crate::render::Sink;
 
 /// The output folder inside the root when `--out` is not given.
@@ -266,16 +266,16 @@ impl Place {
 
     /// Takes the output's lock, saying so when another run holds it.
     fn lock(&self, shown: &Path) -> Result<Lock, Diagnostic> {
-        Lock::acquire(&self.beside("lock"), || {
+        Lock::acquire(&self.beside("lock"), |holder| {
             tell(format_args!(
-                "waiting for another affrel run to finish writing {}…",
+                "waiting for {} to finish writing {}…",
+                lock::describe(holder),
                 shown.display()
             ));
         })
         .map_err(|err| {
-            Diagnostic::error(shown, format!("cannot write the output: {err}")).with_help(
-                "wait for the other build to finish and try again; if no other affrel is running, delete the lock file beside the output folder",
-            )
+            Diagnostic::error(shown, format!("cannot write the output: {err}"))
+                .with_help(err.help())
         })
     }
 

@@ -4,15 +4,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
 mod common;
-use common::{assert_exit, text};
-
-/// `SOURCE_DATE_EPOCH` for 2026-11-24.
-const TODAY: &str = "1795478400";
+use common::{assert_exit, run_in, text};
 
 const CONFIG: &str = r#"sender:
   name: Sam Rivera
@@ -54,15 +51,6 @@ A-4,10/06/2026,nobody42,$5.00,approved\n";
 const INKWELL_EXPORT: &str = "\u{feff}Datum;Partner-E-Mail;Umsatz;Notiz\r\n\
 01.10.2026;cleo@example.com;1234.5;\"erste\r\nBestellung\"\r\n\
 15.10.2026;Cleo@Example.com;20;\r\n";
-
-fn affrel(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_affrel"))
-        .args(args)
-        .args(["--root", root.to_str().expect("UTF-8 path")])
-        .env("SOURCE_DATE_EPOCH", TODAY)
-        .output()
-        .expect("the affrel binary runs")
-}
 
 /// A project with three referrals and the two exports beside it.
 fn project() -> tempfile::TempDir {
@@ -124,7 +112,7 @@ fn import(root: &Path, file: &str, program: &str, write: bool) -> Output {
     if write {
         args.push("--write");
     }
-    affrel(root, &args)
+    run_in(root, &args)
 }
 
 // The dry run lists what it would add, per referral, and writes nothing; the row naming no
@@ -168,7 +156,7 @@ fn imports_a_comma_separated_export_with_currency_amounts() {
         sales(dir.path(), "ben"),
         vec![("2026-10-05".to_owned(), Some(12.0), Some("A-3".to_owned()))]
     );
-    let check = affrel(dir.path(), &["check", "--as-of", "2026-11-24"]);
+    let check = run_in(dir.path(), &["check", "--as-of", "2026-11-24"]);
     assert_exit(&check, 0);
 }
 
@@ -270,7 +258,7 @@ fn check_refuses_an_import_block_it_cannot_use() {
     let dir = project();
     let config = CONFIG.replace("%d.%m.%Y", "%d.%m");
     fs::write(dir.path().join("content/config.yaml"), config).unwrap();
-    let output = affrel(dir.path(), &["check"]);
+    let output = run_in(dir.path(), &["check"]);
     assert_exit(&output, 1);
     let stderr = text(&output.stderr);
     assert!(
@@ -282,7 +270,7 @@ fn check_refuses_an_import_block_it_cannot_use() {
 /// The metrics block of a build as of 2026-11-24.
 fn metrics(root: &Path) -> Value {
     let out = root.join("output");
-    assert_exit(&affrel(root, &["build", "--as-of", "2026-11-24"]), 0);
+    assert_exit(&run_in(root, &["build", "--as-of", "2026-11-24"]), 0);
     let report: Value =
         serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
     report["metrics"].clone()

@@ -5,49 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
 mod common;
-use common::{assert_exit, text};
-
-/// `SOURCE_DATE_EPOCH` for 2026-11-24, the day the demo content describes.
-const TODAY: &str = "1795478400";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A command for the real binary with today fixed at 2026-11-24.
-fn affrel(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_affrel"));
-    command
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", TODAY)
-        .env_remove("NO_COLOR");
-    command
-}
-
-/// Runs `affrel ARGS --root ROOT`.
-fn run_in(root: &Path, args: &[&str]) -> Output {
-    let mut all = args.to_vec();
-    all.extend(["--root", root.to_str().expect("UTF-8 temporary path")]);
-    affrel(&all).output().expect("the affrel binary runs")
-}
-
-/// Copies a folder tree.
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.expect("readable tree");
-        let target = to.join(entry.path().strip_prefix(from).expect("inside"));
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).expect("creatable folder");
-        } else {
-            fs::copy(entry.path(), &target).expect("copyable file");
-        }
-    }
-}
+use common::{affrel, assert_exit, copy_tree, demo, repo, run_in, text};
 
 /// A project with the test config, the demo's email templates and these referral files.
 fn project(records: &[(&str, &[u8])]) -> tempfile::TempDir {
@@ -65,13 +27,6 @@ fn project(records: &[(&str, &[u8])]) -> tempfile::TempDir {
         fs::create_dir_all(path.parent().expect("has a parent")).expect("creatable folder");
         fs::write(path, bytes).expect("writable record");
     }
-    dir
-}
-
-/// A copy of the repository's demo content.
-fn demo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    copy_tree(&repo().join("content"), &dir.path().join("content"));
     dir
 }
 
@@ -209,7 +164,6 @@ fn log_appends_one_item_and_keeps_every_other_byte() {
 fn invalid_log_leaves_the_file_untouched_and_says_where() {
     let original = "name: Ana Lima\nemail: ana@example.com\nprogram: acme\nreferred_on: 2026-09-01\nevents:\n  - { date: 2026-09-02, type: welcome_sent }\n";
     let cases: &[(&str, &[&str])] = &[
-        ("unknown_type", &["log", "ana", "welcom_sent"]),
         (
             "amount_on_a_reply",
             &["log", "ana", "reply", "--amount", "5"],

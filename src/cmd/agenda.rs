@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{AgendaArgs, Exit};
 use crate::cmd::{fail, print_all, shown, today, validated_project};
+use crate::console;
 use crate::model::{ActionKind, Project, Stage};
 use crate::render::{action_step, eml_path, why};
 use crate::stages::{self, AffiliateState, Derived, NextAction, Urgency};
@@ -51,17 +52,22 @@ pub fn run(args: &AgendaArgs) -> Exit {
     print_all(&diagnostics);
     let derived = stages::derive(&project, as_of);
     let items = items(&project, &derived);
-    let mut stdout = std::io::stdout().lock();
-    let written = if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &items)
-            .map_err(std::io::Error::other)
-            .and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"))
+    if args.json {
+        match serde_json::to_vec_pretty(&items) {
+            Ok(mut json) => {
+                json.push(b'\n');
+                console::out(&json);
+            }
+            Err(err) => {
+                console::tell(format_args!(
+                    "error: cannot write the agenda as JSON: {err}"
+                ));
+                return Exit::InvalidContent;
+            }
+        }
     } else {
-        let style = Style::detect();
-        std::io::Write::write_all(&mut stdout, show(&derived, &items, root, style).as_bytes())
-    };
-    // A closed pipe (`affrel agenda | head`) is not a failure of the agenda.
-    let _ = written;
+        console::out(show(&derived, &items, root, Style::detect()).as_bytes());
+    }
     Exit::Success
 }
 

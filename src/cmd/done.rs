@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::cli::{DoneArgs, Exit};
-use crate::cmd::{fail, locked_project, print_all, shown, today};
+use crate::cmd::{fail, locked_project, not_changed, print_all, shown, today};
 use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
@@ -75,7 +75,7 @@ pub fn run(args: &DoneArgs) -> Exit {
             }
             Exit::Success
         }
-        Err(problems) => fail(&problems),
+        Err(refused) => not_changed(refused),
     }
 }
 

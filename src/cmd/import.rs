@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::cli::{Exit, ImportArgs};
-use crate::cmd::{fail, locked_project, print_all, shown, today};
+use crate::cmd::{fail, locked_project, not_changed, print_all, shown, today};
 use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
@@ -65,7 +65,7 @@ pub fn run(args: &ImportArgs) -> Exit {
             }
             Exit::Success
         }
-        Err(problems) => fail(&problems),
+        Err(refused) => not_changed(refused),
     }
 }
 

@@ -2,7 +2,7 @@
 //! checked as `check` checks it before it is written.
 
 use crate::cli::{Exit, LogArgs};
-use crate::cmd::{fail, print_all, shown, today};
+use crate::cmd::{fail, not_changed, print_all, shown, today};
 use crate::console::say;
 use crate::edit::Session;
 use crate::edit::text::{EventFields, Item};
@@ -14,7 +14,7 @@ pub fn run(args: &LogArgs) -> Exit {
     };
     let session = match Session::open(&args.root.path) {
         Ok(session) => session,
-        Err(problem) => return fail(&[problem]),
+        Err(refused) => return not_changed(refused),
     };
     let path = match session.find_record(&args.id) {
         Ok(path) => path,
@@ -23,7 +23,7 @@ pub fn run(args: &LogArgs) -> Exit {
     let date = args.event.date.clone().unwrap_or_else(|| today.to_string());
     let item = Item::event(&EventFields {
         date: &date,
-        kind: &args.kind,
+        kind: args.kind.as_str(),
         amount: args.amount.as_deref(),
         interest: args.interest.as_deref(),
         minutes: args.event.minutes.as_deref(),
@@ -44,6 +44,6 @@ pub fn run(args: &LogArgs) -> Exit {
             ));
             Exit::Success
         }
-        Err(problems) => fail(&problems),
+        Err(refused) => not_changed(refused),
     }
 }

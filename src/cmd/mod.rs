@@ -18,7 +18,8 @@ use chrono::{Datelike, NaiveDate};
 use crate::cli::Exit;
 use crate::console::tell;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::edit::Session;
+use crate::edit::commit::{JOURNAL_FILE, Unfinished};
+use crate::edit::{Refused, Session};
 use crate::load;
 use crate::model::{self, Project};
 use crate::timings::Timings;
@@ -66,7 +67,7 @@ pub fn validated_project(
 /// that change records according to what the records say. `Err` holds the exit status after
 /// the problems were printed.
 pub fn locked_project(root: &Path, today: NaiveDate) -> Result<(Session, Project), Exit> {
-    let session = Session::open(root).map_err(|problem| fail(&[problem]))?;
+    let session = Session::open(root).map_err(not_changed)?;
     let (project, diagnostics) = session.project(today);
     let project = project.ok_or_else(|| fail(&diagnostics))?;
     Ok((session, project))
@@ -97,4 +98,48 @@ pub fn fail(diagnostics: &[Diagnostic]) -> Exit {
         "error: {errors} {noun} found; nothing was written"
     ));
     Exit::InvalidContent
+}
+
+/// Prints why records were not changed, or what a change that stopped part-way left; exit
+/// status 1.
+pub fn not_changed(refused: Refused) -> Exit {
+    match refused {
+        Refused::Unchanged(problems) => fail(&problems),
+        Refused::Unfinished(unfinished) => {
+            print_all(&unfinished.problems);
+            tell(format_args!("{}", unfinished_summary(&unfinished)));
+            Exit::InvalidContent
+        }
+    }
+}
+
+/// Which files hold their new text and which their old, and what the next run does.
+fn unfinished_summary(unfinished: &Unfinished) -> String {
+    let list = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut lines =
+        vec!["error: the change stopped part-way and could not be wholly taken back".to_owned()];
+    if !unfinished.changed.is_empty() {
+        lines.push(format!(
+            "  these files hold their new text: {}",
+            list(&unfinished.changed)
+        ));
+    }
+    if !unfinished.unchanged.is_empty() {
+        lines.push(format!(
+            "  these files hold what they held before: {}",
+            list(&unfinished.unchanged)
+        ));
+    }
+    lines.push(if unfinished.journal_left {
+        format!("  help: the next affrel command that changes records first puts back what these files held, from {JOURNAL_FILE}; fix what stopped it, then run the command again")
+    } else {
+        "  help: check the files listed, then run the command again for what is missing".to_owned()
+    });
+    lines.join("\n")
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::cli::{Exit, NewArgs};
-use crate::cmd::{fail, print_all, shown, today};
+use crate::cmd::{fail, not_changed, print_all, shown, today};
 use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{self, RecordFields};
@@ -26,7 +26,7 @@ pub fn run(args: &NewArgs) -> Exit {
     }
     let session = match Session::open(&args.root.path) {
         Ok(session) => session,
-        Err(problem) => return fail(&[problem]),
+        Err(refused) => return not_changed(refused),
     };
     if let Ok(existing) = session.find_record(&args.id) {
         return fail(&[Diagnostic::error(
@@ -63,6 +63,6 @@ pub fn run(args: &NewArgs) -> Exit {
             ));
             Exit::Success
         }
-        Err(problems) => fail(&problems),
+        Err(refused) => not_changed(refused),
     }
 }

@@ -4,14 +4,14 @@
 //!
 //! Every command that changes records runs one [`Session`]: it holds the project lock for
 //! its whole life, so two affrel processes never change records at once and no update is
-//! lost; it finishes a change that a killed process left half-done; and it writes several
-//! files all or none.
+//! lost; it takes back a change that a killed process left half-made; and it writes several
+//! files all or none ([`commit`]).
 
+pub mod commit;
 pub mod text;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -19,15 +19,14 @@ use chrono::NaiveDate;
 use crate::console::tell;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{self, BOM, CONTENT_DIR, REFERRALS_DIR, RawContent, Source};
-use crate::lock::Lock;
+use crate::lock::{self, Lock};
 use crate::model::{self, Project, Referral};
 
+use commit::{Failure, Unfinished};
 use text::{Item, Unplaceable};
 
 /// The project lock, beside `content/`; it exists only while a command holds it.
 const LOCK_FILE: &str = ".content.affrel-lock";
-/// The list of renames of a change to several files, kept until all are done.
-const JOURNAL_FILE: &str = ".content.affrel-journal";
 
 /// One file's new text, and the bytes it was computed from.
 #[derive(Debug, Clone)]
@@ -70,32 +69,44 @@ pub struct Session {
 }
 
 impl Session {
-    /// Takes the project lock (waiting for another affrel run, and saying so), finishes a
+    /// Takes the project lock (waiting for another affrel run, and saying so), takes back a
     /// change to several files that an earlier run was killed in the middle of, then reads
     /// the content.
-    pub fn open(root: &Path) -> Result<Self, Diagnostic> {
+    pub fn open(root: &Path) -> Result<Self, Refused> {
         let content = root.join(CONTENT_DIR);
         if !content.is_dir() {
-            return Err(Diagnostic::error(CONTENT_DIR, "there is no content folder here")
-                .with_help("run the command in a project folder, pass --root, or start one with `affrel init`"));
+            return Err(Refused::from(Diagnostic::error(CONTENT_DIR, "there is no content folder here")
+                .with_help("run the command in a project folder, pass --root, or start one with `affrel init`")));
         }
-        let lock = Lock::acquire(&root.join(LOCK_FILE), || {
-            tell(format_args!("waiting for another affrel run to finish changing records…"));
+        let lock = Lock::acquire(&root.join(LOCK_FILE), |holder| {
+            tell(format_args!(
+                "waiting for {} to finish changing records…",
+                lock::describe(holder)
+            ));
         })
-        .map_err(|err| {
-            Diagnostic::error(LOCK_FILE, err.to_string()).with_help(
-                "wait for the other run to finish and try again; if no other affrel is running, delete the lock file",
-            )
-        })?;
-        let mut session = Self {
+        .map_err(|err| Diagnostic::error(LOCK_FILE, err.to_string()).with_help(err.help()))?;
+        if let Some(restored) = commit::recover(root).map_err(Refused::from)?
+            && !restored.is_empty()
+        {
+            let names: Vec<String> = restored.iter().map(|p| p.display().to_string()).collect();
+            tell(format_args!(
+                "an earlier affrel run was stopped while changing records; put back what {} held before it: {}",
+                if names.len() == 1 {
+                    "this file"
+                } else {
+                    "these files"
+                },
+                names.join(", ")
+            ));
+        }
+        let mut read_problems = Diagnostics::default();
+        let content = load::load(root, &mut read_problems);
+        Ok(Self {
             root: root.to_path_buf(),
-            content: RawContent::default(),
-            read_problems: Diagnostics::default(),
+            content,
+            read_problems,
             _lock: lock,
-        };
-        session.finish_interrupted()?;
-        session.content = load::load(&session.root, &mut session.read_problems);
-        Ok(session)
+        })
     }
 
     /// The project as read, validated as `check` does; `None` when it has errors.
@@ -142,12 +153,13 @@ impl Session {
 
     /// Checks the project with `changes` applied, exactly as `check` does, and writes them
     /// when nothing is wrong: all files or none. Returns the warnings about the changed
-    /// files; on failure, every error in the project and those warnings.
+    /// files; on failure, every error in the project and those warnings, or what a change
+    /// that stopped part-way left.
     pub fn apply(
         mut self,
         changes: &[Change],
         today: NaiveDate,
-    ) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    ) -> Result<Vec<Diagnostic>, Refused> {
         let mut diagnostics = std::mem::take(&mut self.read_problems);
         let mut raw = std::mem::take(&mut self.content);
         for change in changes {
@@ -161,129 +173,41 @@ impl Session {
             .filter(|d| d.is_error() || changed_paths.contains(d.path.as_path()))
             .collect();
         if project.is_none() || relevant.iter().any(Diagnostic::is_error) {
-            return Err(relevant);
+            return Err(Refused::Unchanged(relevant));
         }
-        self.commit(changes).map_err(|problem| {
-            let mut all = relevant.clone();
-            all.push(problem);
-            all
-        })?;
-        Ok(relevant)
-    }
-
-    /// Writes every change beside its file, then renames them into place. Several files are
-    /// listed in a journal first, so that a run killed among the renames is finished by the
-    /// next one.
-    fn commit(&self, changes: &[Change]) -> Result<(), Diagnostic> {
-        for change in changes {
-            self.unchanged_since_read(change)?;
-        }
-        let mut staged = Vec::with_capacity(changes.len());
-        for change in changes {
-            let temp = temp_path(&change.path);
-            if let Err(err) = self.stage(change, &temp) {
-                for (temp, _) in &staged {
-                    let _ = fs::remove_file(self.root.join(temp));
-                }
-                let _ = fs::remove_file(self.root.join(&temp));
-                return Err(write_error(&change.path, &err));
+        match commit::commit(&self.root, changes) {
+            Ok(()) => Ok(relevant),
+            Err(Failure::Clean(problem)) => {
+                let mut all = relevant;
+                all.push(problem);
+                Err(Refused::Unchanged(all))
             }
-            staged.push((temp, change));
+            Err(Failure::Unfinished(unfinished)) => Err(Refused::Unfinished(unfinished)),
         }
-        let journal = staged.len() > 1;
-        if journal {
-            let renames: Vec<(PathBuf, PathBuf)> = staged
-                .iter()
-                .map(|(temp, change)| (temp.clone(), change.path.clone()))
-                .collect();
-            self.write_journal(&renames)
-                .map_err(|err| write_error(Path::new(JOURNAL_FILE), &err))?;
-        }
-        for (temp, change) in &staged {
-            let placed = if change.before.is_some() {
-                fs::rename(self.root.join(temp), self.root.join(&change.path))
-            } else {
-                create_new(&self.root.join(temp), &self.root.join(&change.path))
-            };
-            placed.map_err(|err| write_error(&change.path, &err))?;
-        }
-        if journal {
-            let _ = fs::remove_file(self.root.join(JOURNAL_FILE));
-        }
-        Ok(())
     }
+}
 
-    /// Refuses to replace a file that someone changed after it was read.
-    fn unchanged_since_read(&self, change: &Change) -> Result<(), Diagnostic> {
-        let now = fs::read(self.root.join(&change.path)).ok();
-        if now == change.before {
-            return Ok(());
-        }
-        let message = if change.before.is_none() {
-            "the file appeared while affrel was preparing it"
-        } else {
-            "the file changed while affrel was preparing the change"
-        };
-        Err(Diagnostic::error(&change.path, message)
-            .with_help("nothing was written; run the command again"))
+/// Why records were not changed, or not wholly.
+#[derive(Debug)]
+pub enum Refused {
+    /// Nothing was changed, for these reasons (and these warnings).
+    Unchanged(Vec<Diagnostic>),
+    /// A change stopped part-way and could not be wholly taken back.
+    Unfinished(Unfinished),
+}
+
+impl From<Diagnostic> for Refused {
+    fn from(problem: Diagnostic) -> Self {
+        Self::Unchanged(vec![problem])
     }
+}
 
-    /// Writes a change's bytes to `temp`, with the permissions of the file it replaces, and
-    /// flushes them to disk.
-    fn stage(&self, change: &Change, temp: &Path) -> io::Result<()> {
-        let temp = self.root.join(temp);
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(&change.bytes())?;
-        if change.before.is_some()
-            && let Ok(metadata) = fs::metadata(self.root.join(&change.path))
-        {
-            file.set_permissions(metadata.permissions())?;
+impl From<Failure> for Refused {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Clean(problem) => Self::from(problem),
+            Failure::Unfinished(unfinished) => Self::Unfinished(unfinished),
         }
-        file.sync_all()
-    }
-
-    fn write_journal(&self, renames: &[(PathBuf, PathBuf)]) -> io::Result<()> {
-        let lines = renames
-            .iter()
-            .map(|(temp, target)| Ok([path_text(temp)?, path_text(target)?]))
-            .collect::<io::Result<Vec<[String; 2]>>>()?;
-        let json = serde_json::to_vec(&lines).map_err(io::Error::other)?;
-        let temp = self.root.join(temp_path(Path::new(JOURNAL_FILE)));
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        fs::rename(temp, self.root.join(JOURNAL_FILE))
-    }
-
-    /// Completes the renames listed in a journal left by a run that was killed.
-    fn finish_interrupted(&self) -> Result<(), Diagnostic> {
-        let journal = self.root.join(JOURNAL_FILE);
-        let Ok(json) = fs::read(&journal) else {
-            return Ok(());
-        };
-        let renames: Vec<[String; 2]> = serde_json::from_slice(&json).map_err(|err| {
-            Diagnostic::error(
-                JOURNAL_FILE,
-                format!("cannot read the journal of an interrupted change: {err}"),
-            )
-            .with_help("check the records it names, then delete the journal file")
-        })?;
-        let mut finished = 0;
-        for [temp, target] in &renames {
-            let temp = self.root.join(temp);
-            if temp.exists() {
-                fs::rename(&temp, self.root.join(target))
-                    .map_err(|err| write_error(Path::new(target), &err))?;
-                finished += 1;
-            }
-        }
-        let _ = fs::remove_file(&journal);
-        if finished > 0 {
-            tell(format_args!(
-                "finished an interrupted change to {finished} records"
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -349,33 +273,6 @@ fn cannot_place(path: &Path, why: &str, item: &Item) -> Diagnostic {
         "add it to the `events:` list by hand: `- {}`",
         item.flow()
     ))
-}
-
-fn write_error(path: &Path, err: &io::Error) -> Diagnostic {
-    Diagnostic::error(path, format!("cannot write the file: {err}"))
-        .with_help("check the folder's permissions and free space; no record was changed")
-}
-
-/// The hidden file a change is written to before it replaces `path`.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.affrel-tmp"))
-}
-
-/// Moves `temp` to `target`, refusing to replace a file that exists there.
-fn create_new(temp: &Path, target: &Path) -> io::Result<()> {
-    let linked = fs::hard_link(temp, target);
-    let _ = fs::remove_file(temp);
-    linked
-}
-
-fn path_text(path: &Path) -> io::Result<String> {
-    path.to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| io::Error::other(format!("the path {} is not UTF-8", path.display())))
 }
 
 /// The referral with this id in a validated project.
