@@ -1,12 +1,10 @@
-//! Command-line arguments → the subcommand that runs, and its exit status.
+//! Command-line arguments → typed arguments for the subcommands, and the exit statuses.
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
-use crate::cmd;
-use crate::console;
 use crate::model::{self, EventKind};
 
 /// Turns plain-text affiliate records into a weekly mentoring report and the emails that
@@ -232,31 +230,4 @@ fn parse_event_kind(value: &str) -> Result<EventKind, String> {
             EventKind::expected()
         )
     })
-}
-
-/// Runs one command and reports what happened on stderr/stdout; a command whose output
-/// could not be written fails, whatever it did.
-pub fn run(cli: &Cli) -> Exit {
-    let exit = dispatch(cli);
-    match console::write_failure() {
-        Some(why) => {
-            console::tell(format_args!("error: cannot write the output: {why}"));
-            Exit::InvalidContent
-        }
-        None => exit,
-    }
-}
-
-fn dispatch(cli: &Cli) -> Exit {
-    match &cli.command {
-        Command::Build(args) => cmd::build::run(args),
-        Command::Check(args) => cmd::check::run(args),
-        Command::Init(args) => cmd::init::run(&args.dir),
-        Command::Agenda(args) => cmd::agenda::run(args),
-        Command::New(args) => cmd::new::run(args),
-        Command::Log(args) => cmd::log::run(args),
-        Command::Done(args) => cmd::done::run(args),
-        Command::Import(args) => cmd::import::run(args),
-        Command::Completions(args) => cmd::completions::run(args.shell),
-    }
 }

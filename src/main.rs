@@ -9,5 +9,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = affrel::cli::Cli::parse();
-    ExitCode::from(affrel::cli::run(&cli) as u8)
+    ExitCode::from(affrel::cmd::run(&cli) as u8)
 }

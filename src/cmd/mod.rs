@@ -1,5 +1,6 @@
-//! One file per subcommand, each composing the pipeline steps; this module holds what they
-//! share: resolving dates, loading a validated project, and printing diagnostics.
+//! The parsed command line → the subcommand that runs, and its exit status. One file per
+//! subcommand, each composing the pipeline steps; this module dispatches to them and holds
+//! what they share: resolving dates, loading a validated project, and printing diagnostics.
 
 pub mod agenda;
 pub mod build;
@@ -15,14 +16,41 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::cli::Exit;
-use crate::console::tell;
+use crate::cli::{Cli, Command, Exit};
+use crate::console::{self, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::edit::commit::{JOURNAL_FILE, Unfinished};
 use crate::edit::{Refused, Session};
 use crate::load;
 use crate::model::{self, Project};
 use crate::timings::Timings;
+
+/// Runs one command and reports what happened on stderr/stdout; a command whose output
+/// could not be written fails, whatever it did.
+pub fn run(cli: &Cli) -> Exit {
+    let exit = dispatch(cli);
+    match console::write_failure() {
+        Some(why) => {
+            tell(format_args!("error: cannot write the output: {why}"));
+            Exit::InvalidContent
+        }
+        None => exit,
+    }
+}
+
+fn dispatch(cli: &Cli) -> Exit {
+    match &cli.command {
+        Command::Build(args) => build::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Init(args) => init::run(&args.dir),
+        Command::Agenda(args) => agenda::run(args),
+        Command::New(args) => new::run(args),
+        Command::Log(args) => log::run(args),
+        Command::Done(args) => done::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Completions(args) => completions::run(args.shell),
+    }
+}
 
 /// The real date: `SOURCE_DATE_EPOCH` when set, else the clock. `None` after printing a
 /// usage error when `SOURCE_DATE_EPOCH` is not a date.
