@@ -93,12 +93,15 @@ pub struct CommonArgs {
     pub as_of: Option<NaiveDate>,
 }
 
-/// The project root.
+/// The project root, and how much of what is wrong in it to show.
 #[derive(Debug, Args)]
 pub struct RootArg {
     /// Project root holding content/ and optionally templates/
     #[arg(long = "root", value_name = "DIR", default_value = ".")]
     pub path: PathBuf,
+    /// Print every warning, not only the first few of each kind and a count of the rest
+    #[arg(long)]
+    pub all_warnings: bool,
 }
 
 /// Arguments of `affrel new`.
@@ -107,7 +110,7 @@ pub struct NewArgs {
     /// The new referral's id, which is also its file name: lowercase letters, digits, `-`, `_`
     pub id: String,
     /// Their full name
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub name: String,
     /// Their email address
     #[arg(long)]
@@ -119,10 +122,10 @@ pub struct NewArgs {
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub referred_on: Option<String>,
     /// Their answer to "what motivates you?"
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub motivation: Option<String>,
     /// Their account name or id in the program (imported sales are matched by it)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub account: Option<String>,
     /// A tag; repeat for several
     #[arg(long = "tag", value_name = "TAG")]
@@ -151,7 +154,7 @@ pub struct LogArgs {
     #[arg(long)]
     pub interest: Option<String>,
     /// The program's id of the sale (sales only)
-    #[arg(long = "ref", value_name = "TEXT")]
+    #[arg(long = "ref", value_name = "TEXT", allow_hyphen_values = true)]
     pub reference: Option<String>,
     #[command(flatten)]
     pub root: RootArg,
@@ -176,7 +179,7 @@ pub struct EventArgs {
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// A note to keep with the event
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub note: Option<String>,
     /// The minutes it took you
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -205,6 +208,22 @@ pub struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+impl Command {
+    /// The project the command reads, if it reads one.
+    pub fn project(&self) -> Option<&RootArg> {
+        match self {
+            Command::Build(args) => Some(&args.common.root),
+            Command::Check(args) => Some(&args.common.root),
+            Command::Agenda(args) => Some(&args.common.root),
+            Command::New(args) => Some(&args.root),
+            Command::Log(args) => Some(&args.root),
+            Command::Done(args) => Some(&args.root),
+            Command::Import(args) => Some(&args.root),
+            Command::Init(_) | Command::Completions(_) => None,
+        }
+    }
 }
 
 /// The process exit status.

@@ -13,10 +13,35 @@ pub enum Severity {
     Warning,
 }
 
+/// What a warning is about: warnings of one kind are shown for the first few, then counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WarningKind {
+    /// A date after today, usually a mistyped year.
+    DateAfterToday,
+    /// An event dated after the referral was let go.
+    AfterLetGo,
+    /// A sale without an amount in a program with a residual rate.
+    SaleWithoutAmount,
+    /// Two records with the same address.
+    SharedAddress,
+    /// A file in a content folder that affrel does not read.
+    IgnoredFile,
+    /// An action kind due this week that has no email template.
+    MissingTemplate,
+    /// A public build without a pseudonym salt.
+    GuessablePseudonyms,
+    /// An import row naming nobody known.
+    UnknownReferralRow,
+    /// An import row with a negative amount.
+    NegativeAmountRow,
+}
+
 /// One problem, located in a file relative to the project root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// For a warning, what it is about.
+    pub warning_kind: Option<WarningKind>,
     pub path: PathBuf,
     /// 1-based line, when the parser knows it.
     pub line: Option<usize>,
@@ -32,6 +57,7 @@ impl Diagnostic {
     pub fn error(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
+            warning_kind: None,
             path: path.into(),
             line: None,
             column: None,
@@ -40,10 +66,15 @@ impl Diagnostic {
         }
     }
 
-    /// A warning in `path` with no location yet.
-    pub fn warning(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+    /// A warning of this kind in `path`, with no location yet.
+    pub fn warning(
+        kind: WarningKind,
+        path: impl Into<PathBuf>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             severity: Severity::Warning,
+            warning_kind: Some(kind),
             ..Self::error(path, message)
         }
     }

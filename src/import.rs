@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, WarningKind};
 use crate::load::BOM;
 use crate::model::{self, EventKind, ImportMapping, Program, Project, Referral};
 
@@ -80,17 +80,20 @@ pub fn plan(
         .collect();
     let mut recorded = Recorded::new(&referrals);
     let mut plan = Plan::default();
+    let lines = Lines::new(text);
+    let line_of =
+        |position: Option<&csv::Position>| position.map_or(0, |p| lines.line_of(p.byte()));
     for row in reader.records() {
         let row = match row {
             Ok(row) => row,
             Err(err) => {
-                let line = err.position().map_or(0, |p| p.line() as usize);
+                let line = line_of(err.position());
                 plan.problems
                     .push(row_error(path, line, format!("cannot read the row: {err}")));
                 continue;
             }
         };
-        let line = row.position().map_or(0, |p| p.line() as usize);
+        let line = line_of(row.position());
         if row.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
@@ -126,6 +129,41 @@ fn find_program<'p>(
             ),
         ]
     })
+}
+
+/// Where the lines of a file start, to turn the offset where the CSV reader says a row starts
+/// into the line a text editor shows: `\n`, `\r\n` and a lone `\r` each end a line, and a
+/// quoted cell over several lines spans them.
+struct Lines<'t> {
+    text: &'t [u8],
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        for (i, &byte) in bytes.iter().enumerate() {
+            if byte == b'\n' || (byte == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
+        Self {
+            text: bytes,
+            starts,
+        }
+    }
+
+    /// The 1-based line of the row starting at `offset`. The reader places a row after the
+    /// `\r` that ended the one before, on its `\n`, and on any empty lines it skips: the row
+    /// is on the line of its first byte that ends no line.
+    fn line_of(&self, offset: u64) -> usize {
+        let mut offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        while matches!(self.text.get(offset), Some(b'\r' | b'\n')) {
+            offset += 1;
+        }
+        self.starts.partition_point(|&start| start <= offset)
+    }
 }
 
 /// `;` when the header line uses it and no commas (a common spreadsheet export), a tab
@@ -225,15 +263,17 @@ fn read_row(
         .with_help("correct the row, or the program's `import.date_format` (chrono `%` codes, e.g. \"%m/%d/%Y\")")
     })?;
     let amount = match columns.amount.map(cell).filter(|a| !a.is_empty()) {
-        Some(written) => Some(parse_amount(written).ok_or_else(|| {
-            row_error(path, line, format!("`{written}` is not an amount"))
-                .with_help("amounts look like `49.00`, `$1,234.50` or `USD 12.00`; correct the row")
+        Some(written) => Some(parse_amount(written).map_err(|bad| match bad {
+            BadAmount::DecimalComma => row_error(path, line, format!("`{written}` is not an amount: it has a decimal comma"))
+                .with_help("affrel reads amounts with a decimal point only, since `1,234` could mean either: export the column with a decimal point (e.g. `1234.00`), or correct the row"),
+            BadAmount::Unreadable => row_error(path, line, format!("`{written}` is not an amount"))
+                .with_help("amounts look like `49.00`, `$1,234.50`, `USD 12.00`, `12.00 EUR` or `(12.00)`; correct the row"),
         })?),
         None => None,
     };
     let Some(referral) = match_referral(referrals, who) else {
         return Ok(Row::Skipped(
-            Diagnostic::warning(path, format!("no referral of this program has the account, email or id `{who}`; row skipped"))
+            Diagnostic::warning(WarningKind::UnknownReferralRow, path, format!("no referral of this program has the account, email or id `{who}`; row skipped"))
                 .at(line, 1)
                 .with_help("add `account:` to their record (or create it with `affrel new`), then import again"),
         ));
@@ -243,6 +283,7 @@ fn read_row(
     {
         return Ok(Row::Skipped(
             Diagnostic::warning(
+                WarningKind::NegativeAmountRow,
                 path,
                 format!("the amount {amount} is negative (a refund?); row skipped"),
             )
@@ -277,36 +318,126 @@ fn match_referral<'r>(referrals: &[&'r Referral], who: &str) -> Option<&'r Refer
         .or_else(|| by(&|r| r.id == who))
 }
 
-/// An amount as a plain decimal: a currency symbol or code and spaces are dropped, and
-/// commas are accepted only as thousands separators (`1,234.50`), so that a decimal comma
-/// (`12,50`) is refused rather than misread.
-pub fn parse_amount(written: &str) -> Option<String> {
-    let negative = written.contains('-') || (written.starts_with('(') && written.ends_with(')'));
-    let kept: String = written
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
-        .collect();
-    let (whole, fraction) = kept.split_once('.').unwrap_or((&kept, ""));
-    let groups: Vec<&str> = whole.split(',').collect();
-    let grouped_right = groups.len() == 1
-        || (!groups[0].is_empty()
-            && groups[0].len() <= 3
-            && groups[1..].iter().all(|g| g.len() == 3));
-    let letters_ok = written.chars().filter(|c| c.is_alphabetic()).count() <= 3;
-    if whole.is_empty() || !grouped_right || fraction.contains(',') || !letters_ok {
-        return None;
+/// Currency symbols an amount may carry before or after the number, besides a three-letter
+/// code such as `USD`. Longer ones first, so that `US$` is not read as `$` after `US`.
+const CURRENCY_SYMBOLS: &[&str] = &[
+    "US$", "CA$", "AU$", "NZ$", "HK$", "R$", "C$", "A$", "zł", "kr", "$", "€", "£", "¥", "₹", "₽",
+    "₩", "₺", "₪", "₫", "₴", "₦", "₱", "₲", "₵", "₡", "฿",
+];
+
+/// The most digits before the decimal point: a sale of a hundred billion is a typo.
+const MAX_WHOLE_DIGITS: usize = 11;
+
+/// Why a cell is not an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadAmount {
+    /// A comma followed by one or two digits: a decimal comma, which affrel does not guess at.
+    DecimalComma,
+    /// Anything else outside the accepted shapes.
+    Unreadable,
+}
+
+/// An amount as a plain decimal, `-` first for a negative one. Accepted, and nothing else:
+/// a number with a decimal point (`1234.50`), optionally with `,` or space thousands
+/// separators in groups of three (`1,234.50`, `1 234.50`); a currency symbol or an uppercase
+/// three-letter code before or after it (`$1,049.00`, `USD 12.00`, `12.00 EUR`); a negative
+/// written `-12.00`, `$-12.00`, `(12.00)` or `12.00-`. A decimal comma (`12,50`, `1 234,00`)
+/// is refused rather than guessed, as are exponents, hex and any other text (`1e3`, `0x1F`,
+/// `12.5.3`, `12 refunded`).
+pub fn parse_amount(written: &str) -> Result<String, BadAmount> {
+    let (mut negative, signed) = split_sign(written.trim());
+    let mut number = strip_currency(signed).ok_or(BadAmount::Unreadable)?;
+    if let Some(after) = number.strip_prefix('-')
+        && !negative
+    {
+        negative = true;
+        number = after.trim_start();
     }
-    let digits = groups.concat();
-    let number = if fraction.is_empty() {
-        digits
+    let plain = plain_number(number)?;
+    Ok(if negative { format!("-{plain}") } else { plain })
+}
+
+/// Whether the text is written as a negative (`(…)`, a trailing `-` or a leading one), and the
+/// text without that sign.
+fn split_sign(text: &str) -> (bool, &str) {
+    if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        (true, inner.trim())
+    } else if let Some(before) = text.strip_suffix('-') {
+        (true, before.trim_end())
+    } else if let Some(after) = text.strip_prefix('-') {
+        (true, after.trim_start())
     } else {
-        format!("{digits}.{fraction}")
+        (false, text)
+    }
+}
+
+/// The text without one currency symbol or code before or after the number; `None` when
+/// what is around the number is not a currency.
+fn strip_currency(text: &str) -> Option<&str> {
+    let is_code = |code: &str| code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+    for symbol in CURRENCY_SYMBOLS {
+        if let Some(rest) = text.strip_prefix(symbol) {
+            return Some(rest.trim_start());
+        }
+        if let Some(rest) = text.strip_suffix(symbol) {
+            return Some(rest.trim_end());
+        }
+    }
+    if let Some((code, rest)) = text.split_at_checked(3)
+        && is_code(code)
+        && !rest.starts_with(|c: char| c.is_alphabetic())
+    {
+        return Some(rest.trim_start());
+    }
+    if let Some((rest, code)) = text.split_at_checked(text.len().saturating_sub(3))
+        && is_code(code)
+        && !rest.ends_with(|c: char| c.is_alphabetic())
+    {
+        return Some(rest.trim_end());
+    }
+    let bare = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || ".,- \u{a0}\u{202f}".contains(c));
+    bare.then_some(text)
+}
+
+/// Digits with an optional decimal point and thousands separators in groups of three, as a
+/// plain decimal.
+fn plain_number(text: &str) -> Result<String, BadAmount> {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
     };
-    number.parse::<f64>().ok()?;
-    Some(if negative {
-        format!("-{number}")
-    } else {
-        number
+    let decimal_comma = match fraction {
+        Some(fraction) => fraction.contains(','),
+        None => whole
+            .rsplit_once(',')
+            .is_some_and(|(_, after)| after.len() <= 2 && digits(after)),
+    };
+    if decimal_comma {
+        return Err(BadAmount::DecimalComma);
+    }
+    let groups: Vec<&str> = whole.split([',', ' ', '\u{a0}', '\u{202f}']).collect();
+    let one_separator = [",", " ", "\u{a0}", "\u{202f}"]
+        .iter()
+        .filter(|sep| whole.contains(**sep))
+        .count()
+        <= 1;
+    let grouped =
+        groups.len() == 1 || (groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
+    let whole_digits = groups.concat();
+    let readable = one_separator
+        && grouped
+        && groups.iter().all(|g| digits(g))
+        && whole_digits.len() <= MAX_WHOLE_DIGITS
+        && fraction.is_none_or(digits);
+    if !readable {
+        return Err(BadAmount::Unreadable);
+    }
+    Ok(match fraction {
+        Some(fraction) => format!("{whole_digits}.{fraction}"),
+        None => whole_digits,
     })
 }
 
@@ -375,21 +506,65 @@ fn cents(amount: Option<f64>) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_amount;
+    use super::{BadAmount, parse_amount};
 
     // Money as programs write it becomes a plain decimal; a decimal comma is refused rather
-    // than read as a thousands separator.
+    // than read as a thousands separator, and anything else is refused rather than guessed.
     #[test]
     fn amounts_in_common_shapes() {
         let read = |s| parse_amount(s);
-        assert_eq!(read("$1,234.50").as_deref(), Some("1234.50"));
-        assert_eq!(read("1234.5").as_deref(), Some("1234.5"));
-        assert_eq!(read("USD 12.00").as_deref(), Some("12.00"));
-        assert_eq!(read("€ 9").as_deref(), Some("9"));
-        assert_eq!(read("12,345,678").as_deref(), Some("12345678"));
-        assert_eq!(read("-5.00").as_deref(), Some("-5.00"));
-        for bad in ["12,50", "1.234,50", "", "n/a", "1,23.00", "twelve"] {
-            assert_eq!(read(bad), None, "{bad}");
+        for (written, plain) in [
+            ("$1,234.50", "1234.50"),
+            ("$1,049.00", "1049.00"),
+            ("1234.5", "1234.5"),
+            ("USD 12.00", "12.00"),
+            ("12.00 EUR", "12.00"),
+            ("EUR12", "12"),
+            ("€ 9", "9"),
+            ("9 €", "9"),
+            ("US$ 5.10", "5.10"),
+            ("12,345,678", "12345678"),
+            ("1 234.00", "1234.00"),
+            ("-5.00", "-5.00"),
+            ("$-5.00", "-5.00"),
+            ("-$5.00", "-5.00"),
+            ("(12.00)", "-12.00"),
+            ("($12.00)", "-12.00"),
+            ("12.00-", "-12.00"),
+            ("0", "0"),
+        ] {
+            assert_eq!(read(written).as_deref(), Ok(plain), "{written}");
+        }
+        for comma in ["12,50", "1 234,00", "1.234,50", "0,5"] {
+            assert_eq!(read(comma), Err(BadAmount::DecimalComma), "{comma}");
+        }
+        for bad in [
+            "",
+            "n/a",
+            "1,23.00",
+            "twelve",
+            "1e3",
+            "1e308",
+            "0x1F",
+            "12.5.3",
+            "12 refunded",
+            "12.",
+            ".50",
+            "--5",
+            "-(5)",
+            "(5)-",
+            "usd 12",
+            "USDX 12",
+            "12 USDX",
+            "$ $12",
+            "1,234 567.00",
+            "123456789012",
+            "5 apples",
+            "∞",
+            "NaN",
+            "+5",
+        ] {
+            assert_eq!(read(bad), Err(BadAmount::Unreadable), "{bad}");
         }
     }
 }

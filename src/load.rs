@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use walkdir::WalkDir;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location, WarningKind};
 
 /// The content folder, relative to the root.
 pub const CONTENT_DIR: &str = "content";
@@ -339,8 +339,12 @@ fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>)
             let special = !entry.file_type().is_dir();
             if special && entry.path().extension().is_some_and(|e| e == "yaml") {
                 problems.push(
-                    Diagnostic::warning(&relative, "ignored: not a regular file")
-                        .with_help("a referral is a plain `.yaml` file; remove or rename this one"),
+                    Diagnostic::warning(
+                        WarningKind::IgnoredFile,
+                        &relative,
+                        "ignored: not a regular file",
+                    )
+                    .with_help("a referral is a plain `.yaml` file; remove or rename this one"),
                 );
             }
             continue;
@@ -350,8 +354,12 @@ fn find_referral_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<Diagnostic>)
             Some("yaml") => {}
             Some("yml") => {
                 problems.push(
-                    Diagnostic::warning(&relative, "ignored: referral files end in `.yaml`")
-                        .with_help("rename the file to end in `.yaml`"),
+                    Diagnostic::warning(
+                        WarningKind::IgnoredFile,
+                        &relative,
+                        "ignored: referral files end in `.yaml`",
+                    )
+                    .with_help("rename the file to end in `.yaml`"),
                 );
                 continue;
             }
@@ -374,8 +382,12 @@ fn load_emails(root: &Path, diagnostics: &mut Diagnostics) -> Vec<Loaded<RawEmai
     for (relative, stem) in list_files(root, &relative_dir, diagnostics) {
         if relative.extension().and_then(|e| e.to_str()) != Some("md") {
             diagnostics.push(
-                Diagnostic::warning(&relative, "ignored: email templates end in `.md`")
-                    .with_help("rename the file to `<kind>.md`, or move it out of content/emails/"),
+                Diagnostic::warning(
+                    WarningKind::IgnoredFile,
+                    &relative,
+                    "ignored: email templates end in `.md`",
+                )
+                .with_help("rename the file to `<kind>.md`, or move it out of content/emails/"),
             );
             continue;
         }

@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
 use crate::edit::{Change, referral};
 use crate::load::REFERRALS_DIR;
-use crate::model::{EventKind, Project};
+use crate::model::{self, EventKind, Project};
 use crate::render::action_step;
 use crate::stages;
 
@@ -26,7 +26,15 @@ pub fn run(args: &DoneArgs) -> Exit {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };
-    let date = args.event.date.clone().unwrap_or_else(|| today.to_string());
+    // The action done is the one that was next on the event's date.
+    let date = match args.event.date.as_deref().map(model::parse_date) {
+        None => today,
+        Some(Ok(date)) => date,
+        Some(Err(why)) => {
+            return fail(&[Diagnostic::error(REFERRALS_DIR, format!("--date: {why}"))
+                .with_help("write the date the action was done as YYYY-MM-DD, e.g. 2026-11-24")]);
+        }
+    };
     let mut done = Vec::new();
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
@@ -35,9 +43,9 @@ pub fn run(args: &DoneArgs) -> Exit {
             problems.push(named_twice(id));
             continue;
         }
-        let planned = completing_event(&project, id, today).and_then(|(path, kind, step)| {
+        let planned = completing_event(&project, id, date).and_then(|(path, kind, step)| {
             let item = Item::event(&EventFields {
-                date: &date,
+                date: &date.to_string(),
                 kind: kind.as_str(),
                 minutes: args.event.minutes.as_deref(),
                 note: args.event.note.as_deref(),
@@ -88,25 +96,28 @@ struct Recorded<'a> {
     change: Change,
 }
 
-/// The referral's file, the event that completes its next action as of `today`, and the
+/// The referral's file, the event that completes its next action as of `date`, and the
 /// action's step.
 fn completing_event(
     project: &Project,
     id: &str,
-    today: NaiveDate,
+    date: NaiveDate,
 ) -> Result<(PathBuf, EventKind, &'static str), Diagnostic> {
     let referral = referral(project, id)?;
     let program = project.config.programs.get(&referral.program);
-    let status = program.and_then(|p| stages::status(referral, p, &project.config.rules, today));
+    let status = program.and_then(|p| stages::status(referral, p, &project.config.rules, date));
     let Some(status) = status else {
         return Err(Diagnostic::error(
             &referral.path,
             format!(
-                "`{id}` was referred on {}, after today, so there is nothing to do yet",
+                "`{id}` was referred on {}, after {date}, so there was nothing to do on {date}",
                 referral.referred_on
             ),
         )
-        .with_help("correct `referred_on`, or wait until then"));
+        .with_help(format!(
+            "pass a --date on or after {}, or correct `referred_on`",
+            referral.referred_on
+        )));
     };
     match status.action {
         Some(action) => Ok((

@@ -12,13 +12,15 @@ pub mod init;
 pub mod log;
 pub mod new;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate};
 
 use crate::cli::{Cli, Command, Exit};
 use crate::console::{self, tell};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, WarningKind};
 use crate::edit::commit::{JOURNAL_FILE, Unfinished};
 use crate::edit::{Refused, Session};
 use crate::load;
@@ -28,6 +30,8 @@ use crate::timings::Timings;
 /// Runs one command and reports what happened on stderr/stdout; a command whose output
 /// could not be written fails, whatever it did.
 pub fn run(cli: &Cli) -> Exit {
+    let all_warnings = cli.command.project().is_some_and(|root| root.all_warnings);
+    ALL_WARNINGS.set(all_warnings).ok();
     let exit = dispatch(cli);
     match console::write_failure() {
         Some(why) => {
@@ -110,11 +114,53 @@ pub fn shown(root: &Path, relative: &Path) -> PathBuf {
     }
 }
 
-/// Prints diagnostics to stderr, in the order given.
+/// How many warnings of one kind are printed in full before the rest are counted.
+const WARNINGS_SHOWN_PER_KIND: usize = 3;
+
+/// Whether `--all-warnings` was given: set once, by [`run`].
+static ALL_WARNINGS: OnceLock<bool> = OnceLock::new();
+
+/// Prints diagnostics to stderr, in the order given: every error, and of each kind of warning
+/// the first few, then a count of the rest (all of them with `--all-warnings`).
 pub fn print_all(diagnostics: &[Diagnostic]) {
-    for diagnostic in diagnostics {
-        tell(format_args!("{diagnostic}"));
+    let all = ALL_WARNINGS.get().copied().unwrap_or(false);
+    let mut totals: HashMap<WarningKind, usize> = HashMap::new();
+    for kind in diagnostics.iter().filter_map(|d| d.warning_kind) {
+        *totals.entry(kind).or_default() += 1;
     }
+    let mut shown: HashMap<WarningKind, usize> = HashMap::new();
+    for diagnostic in diagnostics {
+        let Some(kind) = diagnostic.warning_kind.filter(|_| !all) else {
+            tell(format_args!("{diagnostic}"));
+            continue;
+        };
+        let count = shown.entry(kind).or_default();
+        *count += 1;
+        if *count > WARNINGS_SHOWN_PER_KIND {
+            continue;
+        }
+        tell(format_args!("{diagnostic}"));
+        let total = totals.get(&kind).copied().unwrap_or(0);
+        if *count == WARNINGS_SHOWN_PER_KIND && total > WARNINGS_SHOWN_PER_KIND {
+            tell(format_args!(
+                "  … and {} more like this (--all-warnings lists every one)",
+                grouped(total - WARNINGS_SHOWN_PER_KIND)
+            ));
+        }
+    }
+}
+
+/// A count with a space between groups of three digits: `1 204`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Prints every diagnostic and a closing count; exit status 1.

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::diagnostic::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, Location, WarningKind};
 use crate::load::{Field, Key, Source, UnknownKeys};
 
 use super::text::{
@@ -189,6 +189,7 @@ impl<'a> FileCheck<'a> {
     pub(super) fn not_after_today(&mut self, keys: &[Key<'_>], date: NaiveDate, today: NaiveDate) {
         if date > today {
             self.warning(
+                WarningKind::DateAfterToday,
                 keys,
                 format!("{date} is after today ({today}), so the report ignores it until then"),
                 "check the year; if it is right, nothing needs doing",
@@ -198,12 +199,13 @@ impl<'a> FileCheck<'a> {
 
     pub(super) fn warning(
         &mut self,
+        kind: WarningKind,
         keys: &[Key<'_>],
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
         self.problems.push(
-            Diagnostic::warning(&self.source.path, message)
+            Diagnostic::warning(kind, &self.source.path, message)
                 .at_location(self.source.locate(keys))
                 .with_help(help),
         );

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::diagnostic::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, Location, WarningKind};
 use crate::load::{EVENT_KEYS, Field, Key, Loaded, REFERRAL_KEYS, RawEvent, RawReferral, Source};
 
 use super::check::FileCheck;
@@ -161,6 +161,7 @@ fn check_event_history(
             && event.date > let_go_on
         {
             check.warning(
+                WarningKind::AfterLetGo,
                 &at(index, "date"),
                 format!(
                     "this `{}` event is dated after the `let_go` of {let_go_on}, so the report ignores it",
@@ -171,6 +172,7 @@ fn check_event_history(
         }
         if has_rate && event.kind == EventKind::Sale && event.amount.is_none() {
             check.warning(
+                WarningKind::SaleWithoutAmount,
                 &at(index, "type"),
                 "this sale has no `amount`, so it adds nothing to the estimated residual",
                 "add `amount:` with the sale's value, e.g. `amount: 49.00`",
@@ -203,6 +205,7 @@ pub(super) fn across_referrals(validated: &[Validated]) -> Vec<Diagnostic> {
         if let Some(first) = emails.get(&referral.email.to_lowercase()) {
             problems.push(
                 Diagnostic::warning(
+                    WarningKind::SharedAddress,
                     &referral.path,
                     format!(
                         "the address `{}` is also the address of {}",

@@ -15,7 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location, WarningKind};
 use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
 use crate::render::{hex, markdown, template_help};
 use crate::report::cents;
@@ -608,6 +608,7 @@ fn warn_missing_templates(
         };
         diagnostics.push(
             Diagnostic::warning(
+                WarningKind::MissingTemplate,
                 &path,
                 format!("no `{kind}` template: {count} due {plural} no email"),
             )

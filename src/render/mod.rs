@@ -14,7 +14,7 @@ use rayon::prelude::{
     IndexedParallelIterator, IntoParallelIterator, ParallelIterator, ParallelSlice,
 };
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, WarningKind};
 use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
 use crate::stages::{AffiliateState, Derived, NextAction, Weeks};
@@ -82,6 +82,7 @@ pub fn render(
         if salt.is_none() {
             diagnostics.push(
                 Diagnostic::warning(
+                    WarningKind::GuessablePseudonyms,
                     "content/config.yaml",
                     "no `report.pseudonym_salt`: the pseudonyms in this public report can be reversed by guessing ids",
                 )
