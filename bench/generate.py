@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes a synthetic affrel project with N referrals, for benchmarking.
 
-Usage: generate.py N DIR   (DIR gets content/ copied from the demo plus N referrals)
+Usage: generate.py N DIR [--sales-without-amount]
+  DIR gets content/ copied from the demo plus N referrals. With --sales-without-amount, nine
+  sales in ten are written without their amount (the events are otherwise the same), so that
+  a build warns about most sales.
 """
 import random
 import shutil
@@ -13,7 +16,7 @@ AS_OF = date(2026, 11, 24)  # the date bench.py builds as of; no event lies afte
 KINDS = ["welcome_sent", "nudge_sent", "reply", "sale", "follow_up_sent", "help_given", "congratulated"]
 
 
-def referral(rng: random.Random, index: int) -> str:
+def referral(rng: random.Random, index: int, drop_amount: random.Random | None) -> str:
     referred = date(2026, 1, 5) + timedelta(days=rng.randrange(0, 320))
     lines = [
         f"name: Person {index} Example",
@@ -33,6 +36,8 @@ def referral(rng: random.Random, index: int) -> str:
         extra = ""
         if kind == "sale":
             extra = f", amount: {rng.randrange(5, 200)}.00"
+            if drop_amount and drop_amount.random() < 0.9:
+                extra = ""
         elif kind == "reply":
             extra = f", interest: {rng.choice(['low', 'high'])}"
         lines.append(f"  - {{ date: {day}, type: {kind}{extra} }}")
@@ -43,6 +48,8 @@ def referral(rng: random.Random, index: int) -> str:
 
 def main() -> None:
     count, out = int(sys.argv[1]), Path(sys.argv[2])
+    # A second generator, so that dropping amounts leaves every other draw the same.
+    drop_amount = random.Random(7) if "--sales-without-amount" in sys.argv[3:] else None
     demo = Path(__file__).resolve().parent.parent / "content"
     shutil.rmtree(out, ignore_errors=True)
     (out / "content" / "referrals").mkdir(parents=True)
@@ -52,7 +59,7 @@ def main() -> None:
     for index in range(count):
         folder = out / "content" / "referrals" / f"batch-{index // 500:03d}"
         folder.mkdir(exist_ok=True)
-        (folder / f"person-{index:06d}.yaml").write_text(referral(rng, index))
+        (folder / f"person-{index:06d}.yaml").write_text(referral(rng, index, drop_amount))
 
 
 if __name__ == "__main__":

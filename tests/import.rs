@@ -317,3 +317,104 @@ fn residual_per_hour_is_null_without_minutes() {
     assert_eq!(m["residual_per_hour_invested"], Value::Null);
     assert_eq!(m["estimated_residual_contacted"], json!(4.9));
 }
+
+// Every amount shape DESIGN allows is read; anything else is an error on its own line, never
+// a guess: exponents, hex, a second decimal point, trailing words, and a decimal comma (see
+// README, "Importing sales").
+#[test]
+fn amounts_are_read_only_in_the_documented_shapes() {
+    let dir = project();
+    let before = records(dir.path());
+    let export = "Order ID,Date,Affiliate,Sale Amount\n\
+B-1,10/01/2026,awalker,1e3\n\
+B-2,10/02/2026,awalker,1e308\n\
+B-3,10/03/2026,awalker,0x1F\n\
+B-4,10/04/2026,awalker,12.5.3\n\
+B-5,10/05/2026,awalker,12 refunded\n\
+B-6,10/06/2026,awalker,\"1 234,00\"\n";
+    fs::write(dir.path().join("odd.csv"), export).unwrap();
+    let output = import(dir.path(), "odd.csv", "acme", true);
+    assert_exit(&output, 1);
+    assert_eq!(records(dir.path()), before, "nothing is written");
+    let stderr = text(&output.stderr);
+    for (line, cell) in [
+        (2, "1e3"),
+        (3, "1e308"),
+        (4, "0x1F"),
+        (5, "12.5.3"),
+        (6, "12 refunded"),
+    ] {
+        assert!(
+            stderr.contains(&format!(
+                "odd.csv:{line}:1: error: `{cell}` is not an amount\n"
+            )),
+            "{cell}: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("odd.csv:7:1: error: `1 234,00` is not an amount: it has a decimal comma"),
+        "{stderr}"
+    );
+
+    let export = "Order ID,Date,Affiliate,Sale Amount\n\
+C-1,10/01/2026,awalker,\"$1,049.00\"\n\
+C-2,10/02/2026,awalker,USD 12.00\n\
+C-3,10/03/2026,awalker,12.00 EUR\n\
+C-4,10/04/2026,awalker,1 234.00\n\
+C-5,10/05/2026,awalker,(12.00)\n";
+    fs::write(dir.path().join("fine.csv"), export).unwrap();
+    let output = import(dir.path(), "fine.csv", "acme", true);
+    assert_exit(&output, 0);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(
+            "fine.csv:6:1: warning: the amount -12.00 is negative (a refund?); row skipped"
+        ),
+        "{stderr}"
+    );
+    let amounts: Vec<(Option<f64>, Option<String>)> = sales(dir.path(), "alice")
+        .into_iter()
+        .skip(1)
+        .map(|(_, amount, reference)| (amount, reference))
+        .collect();
+    assert_eq!(
+        amounts,
+        [
+            (Some(1049.0), Some("C-1".to_owned())),
+            (Some(12.0), Some("C-2".to_owned())),
+            (Some(12.0), Some("C-3".to_owned())),
+            (Some(1234.0), Some("C-4".to_owned())),
+        ]
+    );
+}
+
+// The line of every message is the row's physical line in the file, whether lines end in LF or
+// CRLF and after a quoted cell that spans two lines.
+#[test]
+fn import_messages_name_the_physical_line() {
+    let dir = project();
+    let lf = "Order ID,Date,Affiliate,Sale Amount,Note\n\
+D-1,10/01/2026,nobody,5.00,\n\
+D-2,10/02/2026,awalker,5.00,\"first line\nsecond line\"\n\
+D-3,10/03/2026,awalker,lots,\n\
+\n\
+D-4,10/04/2026,stranger,5.00,\n";
+    for (name, export) in [("lf", lf.to_owned()), ("crlf", lf.replace('\n', "\r\n"))] {
+        let file = format!("{name}.csv");
+        fs::write(dir.path().join(&file), export).unwrap();
+        let output = import(dir.path(), &file, "acme", false);
+        assert_exit(&output, 1);
+        let stderr = text(&output.stderr);
+        for expected in [
+            format!(
+                "{file}:2:1: warning: no referral of this program has the account, email or id `nobody`"
+            ),
+            format!("{file}:5:1: error: `lots` is not an amount"),
+            format!(
+                "{file}:7:1: warning: no referral of this program has the account, email or id `stranger`"
+            ),
+        ] {
+            assert!(stderr.contains(&expected), "{name}: {expected}\n{stderr}");
+        }
+    }
+}

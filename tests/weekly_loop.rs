@@ -446,6 +446,94 @@ fn done_refuses_a_referral_with_no_action_and_changes_nothing() {
     assert_eq!(record(dir.path(), "jose-alvarez.yaml"), before);
 }
 
+// A backdated `done` completes the action that was next on that date: here the welcome,
+// though the welcome recorded later makes the nudge next today.
+#[test]
+fn backdated_done_completes_the_action_due_then() {
+    let rae = "name: Rae Quinn\nemail: rae@example.com\nprogram: acme\nreferred_on: 2026-11-10\nevents:\n  - { date: 2026-11-22, type: welcome_sent }\n";
+    let dir = project(&[("rae.yaml", rae.as_bytes())]);
+    let output = run_in(dir.path(), &["done", "rae", "--date", "2026-11-20"]);
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stdout)
+            .contains("rae: Welcome and offer help: recorded welcome_sent on 2026-11-20"),
+        "{}",
+        text(&output.stdout)
+    );
+    let last = events(dir.path(), "rae.yaml").pop().expect("an event");
+    assert_eq!(last["type"].as_str(), Some("welcome_sent"));
+    assert_eq!(last["date"].as_str(), Some("2026-11-20"));
+
+    let before = record(dir.path(), "rae.yaml");
+    let output = run_in(dir.path(), &["done", "rae", "--date", "2026-11-01"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("`rae` was referred on 2026-11-10, after 2026-11-01, so there was nothing to do on 2026-11-01"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(record(dir.path(), "rae.yaml"), before);
+}
+
+// Free text may start with a dash: it is the value, not an option.
+#[test]
+fn free_text_may_start_with_a_dash() {
+    let dir = demo();
+    let output = run_in(
+        dir.path(),
+        &["log", "ben-carter", "reply", "--note", "-5% this month"],
+    );
+    assert_exit(&output, 0);
+    let last = events(dir.path(), "ben-carter.yaml")
+        .pop()
+        .expect("an event");
+    assert_eq!(last["note"].as_str(), Some("-5% this month"));
+    let output = run_in(
+        dir.path(),
+        &[
+            "new",
+            "dash",
+            "--name",
+            "-Dee Dash",
+            "--email",
+            "dee@example.com",
+            "--program",
+            "acme",
+            "--motivation",
+            "-debt",
+        ],
+    );
+    assert_exit(&output, 0);
+    let value: Value =
+        serde_yaml::from_slice(&record(dir.path(), "dash.yaml")).expect("the record is YAML");
+    assert_eq!(value["name"], "-Dee Dash");
+    assert_eq!(value["motivation"], "-debt");
+}
+
+// 500 warnings of one kind print as the first few and a count; `--all-warnings` prints all.
+#[test]
+fn many_warnings_of_one_kind_are_counted() {
+    let mut record =
+        "name: Ana Lima\nemail: ana@example.com\nprogram: acme\nreferred_on: 2020-01-01\nevents:\n"
+            .to_owned();
+    for day in 0..500 {
+        let date = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Days::new(day);
+        let _ = writeln!(record, "  - {{ date: {date}, type: sale }}");
+    }
+    let dir = project(&[("ana.yaml", record.as_bytes())]);
+    let warning = "warning: this sale has no `amount`";
+    for (flags, shown) in [(&[][..], 3), (&["--all-warnings"][..], 500)] {
+        let mut args = vec!["check"];
+        args.extend(flags);
+        let output = run_in(dir.path(), &args);
+        assert_exit(&output, 0);
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.matches(warning).count(), shown, "{flags:?}");
+        let counted = stderr.contains("… and 497 more like this (--all-warnings lists every one)");
+        assert_eq!(counted, flags.is_empty(), "{stderr}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // `agenda`
 
