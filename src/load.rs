@@ -229,13 +229,21 @@ pub struct RawEvent {
     pub minutes: Option<Field<u32>>,
     #[serde(rename = "ref")]
     pub reference: Option<Field<String>>,
+    pub message_id: Option<Field<String>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
 /// The keys of an event.
 pub const EVENT_KEYS: &[&str] = &[
-    "date", "type", "amount", "interest", "note", "minutes", "ref",
+    "date",
+    "type",
+    "amount",
+    "interest",
+    "note",
+    "minutes",
+    "ref",
+    "message_id",
 ];
 
 /// The front matter of an email template.

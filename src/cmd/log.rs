@@ -29,6 +29,7 @@ pub fn run(args: &LogArgs) -> Exit {
         minutes: args.event.minutes.as_deref(),
         reference: args.reference.as_deref(),
         note: args.event.note.as_deref(),
+        message_id: None,
     });
     let change = match session.append(&path, std::slice::from_ref(&item)) {
         Ok(change) => change,

@@ -152,6 +152,7 @@ pub struct EventFields<'a> {
     pub minutes: Option<&'a str>,
     pub reference: Option<&'a str>,
     pub note: Option<&'a str>,
+    pub message_id: Option<&'a str>,
 }
 
 impl Item {
@@ -169,6 +170,7 @@ impl Item {
             ("minutes", fields.minutes, integer_shaped),
             ("ref", fields.reference, |_: &str| false),
             ("note", fields.note, |_: &str| false),
+            ("message_id", fields.message_id, |_: &str| false),
         ];
         for (key, value, shape) in optional {
             if let Some(value) = value {

@@ -26,7 +26,7 @@ use crate::load::{self, Loaded, RawContent, RawEmail, Source};
 use config::{ProgramIndex, validate_config};
 use referral::{Validated, across_referrals, validate_referral};
 use text::{closest, quoted_list};
-pub use text::{did_you_mean, is_date_shaped, is_slug, parse_date};
+pub use text::{did_you_mean, is_date_shaped, is_message_id, is_slug, parse_date};
 
 /// A whole validated project: what every later step works from.
 #[derive(Debug)]
@@ -151,9 +151,22 @@ pub struct Event {
     pub minutes: Option<u32>,
     /// The program's id of a sale; only on sales.
     pub reference: Option<String>,
+    /// The `<…>` Message-ID of the email this event was sent as or read from; only on the
+    /// events that are emails.
+    pub message_id: Option<String>,
 }
 
 impl EventKind {
+    /// The events that are an email, sent or received, and so may carry `message_id`.
+    pub const EMAILS: &'static [Self] = &[
+        Self::WelcomeSent,
+        Self::NudgeSent,
+        Self::FollowUpSent,
+        Self::HelpGiven,
+        Self::Congratulated,
+        Self::Reply,
+    ];
+
     /// The events that record time you spent, and so may carry `minutes`.
     pub const TIMED: &'static [Self] = &[
         Self::WelcomeSent,

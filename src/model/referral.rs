@@ -10,7 +10,7 @@ use crate::load::{EVENT_KEYS, Field, Key, Loaded, REFERRAL_KEYS, RawEvent, RawRe
 
 use super::check::FileCheck;
 use super::config::ProgramIndex;
-use super::text::{did_you_mean, is_slug, quoted_list};
+use super::text::{did_you_mean, is_message_id, is_slug, quoted_list};
 use super::{Event, EventKind, Interest, Referral};
 
 /// A valid referral and where its cross-file keys are written, for the checks that compare
@@ -142,6 +142,7 @@ fn check_event_history(
         .map(|(_, e)| e.date)
         .min();
     let mut refs: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut message_ids: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, event) in events {
         let index = *index;
         if let Some(referred_on) = referred_on
@@ -189,6 +190,19 @@ fn check_event_history(
                     first + 1
                 ),
                 "each sale has its own `ref`: remove the repeated sale or correct its `ref`",
+            );
+        }
+        if let Some(message_id) = &event.message_id
+            && let Some(first) = message_ids.insert(message_id, index)
+        {
+            message_ids.insert(message_id, first);
+            check.error(
+                &at(index, "message_id"),
+                format!(
+                    "the `message_id` `{message_id}` is already used by event {} of this referral",
+                    first + 1
+                ),
+                "one email is one event: remove the repeated event",
             );
         }
     }
@@ -346,6 +360,13 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         }
         check.text_line(&at("ref"), "sale ref", reference)
     });
+    let message_id = validate_message_id(
+        check,
+        &at("message_id"),
+        raw.message_id.as_ref(),
+        kind,
+        written,
+    );
     Some(Event {
         date: date?,
         kind: kind?,
@@ -353,7 +374,40 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         interest,
         minutes,
         reference,
+        message_id,
     })
+}
+
+fn validate_message_id(
+    check: &mut FileCheck<'_>,
+    keys: &[Key<'_>],
+    raw: Option<&Field<String>>,
+    kind: Option<EventKind>,
+    written: &str,
+) -> Option<String> {
+    let shape = "the email's Message-ID in quotes, such as \"<1234@example.com>\"";
+    let message_id = check.optional(keys, raw, shape)?;
+    if kind.is_some_and(|k| !EventKind::EMAILS.contains(&k)) {
+        let emails: Vec<&str> = EventKind::EMAILS.iter().map(|k| k.as_str()).collect();
+        check.error(
+            keys,
+            format!(
+                "`message_id` is only allowed on events that are emails ({}), not on `{written}`",
+                quoted_list(&emails)
+            ),
+            "remove `message_id`, or put it on the event of the email",
+        );
+        return None;
+    }
+    if !is_message_id(message_id) {
+        check.error(
+            keys,
+            format!("`{}` is not a Message-ID", message_id.escape_debug()),
+            format!("write {shape}: `<`, the id with one `@` and no spaces, then `>`"),
+        );
+        return None;
+    }
+    Some(message_id.clone())
 }
 
 fn validate_minutes(

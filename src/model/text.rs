@@ -49,6 +49,28 @@ pub(super) fn is_valid_email(value: &str) -> bool {
         && lettre::Address::from_str(value).is_ok_and(|address| address.domain().contains('.'))
 }
 
+/// The longest Message-ID kept: RFC 5322 lines end at 998 characters, and real ones are far
+/// shorter.
+const MAX_MESSAGE_ID_CHARS: usize = 250;
+
+/// Whether `value` is a Message-ID as RFC 5322 writes one: `<`, printable ASCII with exactly
+/// one `@` and no spaces or angle brackets, `>`.
+pub fn is_message_id(value: &str) -> bool {
+    let Some(inner) = value.strip_prefix('<').and_then(|v| v.strip_suffix('>')) else {
+        return false;
+    };
+    let Some((left, right)) = inner.split_once('@') else {
+        return false;
+    };
+    value.len() <= MAX_MESSAGE_ID_CHARS
+        && !left.is_empty()
+        && !right.is_empty()
+        && inner
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"<>\"\\ ".contains(&b))
+        && !right.contains('@')
+}
+
 /// Whether `value` has the shape of a `YYYY-MM-DD` date: four digits, `-`, two, `-`, two.
 pub fn is_date_shaped(value: &str) -> bool {
     value.len() == 10

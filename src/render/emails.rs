@@ -663,12 +663,14 @@ fn build_message(
 ) -> Result<Vec<u8>, String> {
     let from = mailbox(&facts.sender.name, &facts.sender.email)?;
     let to = mailbox(&facts.referral.name, &facts.referral.email)?;
+    // Never the as-of date: the same email due on the same day keeps its Message-ID whichever
+    // day of the week it is built, which `drafts`, `send` and `sync` rely on.
     let digest = Sha256::new()
-        .chain_update(facts.as_of.to_string())
-        .chain_update([0])
         .chain_update(&facts.referral.id)
         .chain_update([0])
         .chain_update(facts.action.kind.as_str())
+        .chain_update([0])
+        .chain_update(facts.action.due.to_string())
         .chain_update([0])
         .chain_update(subject)
         .chain_update([0])
