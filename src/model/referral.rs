@@ -319,31 +319,7 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
             );
         }
     }
-    let interest = check.optional(&at("interest"), raw.interest.as_ref(), "`low` or `high`");
-    let interest = interest.and_then(|word| {
-        if kind.is_some_and(|k| k != EventKind::Reply) {
-            check.error(
-                &at("interest"),
-                format!("`interest` is only allowed on `reply` events, not on `{written}`"),
-                "remove `interest`, or change the type to `reply`",
-            );
-            return None;
-        }
-        let interest = word.parse::<Interest>().ok();
-        if interest.is_none() {
-            check.error(
-                &at("interest"),
-                format!(
-                    "unknown interest `{word}`; expected one of {}",
-                    Interest::expected()
-                ),
-                did_you_mean(word, Interest::ALL.iter().map(|i| i.as_str())).unwrap_or_else(|| {
-                    "write `low` if they sounded unsure or busy, `high` if keen".to_owned()
-                }),
-            );
-        }
-        interest
-    });
+    let interest = validate_interest(check, &at("interest"), raw.interest.as_ref(), kind, written);
     let minutes = validate_minutes(check, &at("minutes"), raw.minutes.as_ref(), kind, written);
     let reference = check.optional(
         &at("ref"),
@@ -376,6 +352,38 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         reference,
         message_id,
     })
+}
+
+fn validate_interest(
+    check: &mut FileCheck<'_>,
+    keys: &[Key<'_>],
+    raw: Option<&Field<String>>,
+    kind: Option<EventKind>,
+    written: &str,
+) -> Option<Interest> {
+    let word = check.optional(keys, raw, "`low` or `high`")?;
+    if kind.is_some_and(|k| k != EventKind::Reply) {
+        check.error(
+            keys,
+            format!("`interest` is only allowed on `reply` events, not on `{written}`"),
+            "remove `interest`, or change the type to `reply`",
+        );
+        return None;
+    }
+    let interest = word.parse::<Interest>().ok();
+    if interest.is_none() {
+        check.error(
+            keys,
+            format!(
+                "unknown interest `{word}`; expected one of {}",
+                Interest::expected()
+            ),
+            did_you_mean(word, Interest::ALL.iter().map(|i| i.as_str())).unwrap_or_else(|| {
+                "write `low` if they sounded unsure or busy, `high` if keen".to_owned()
+            }),
+        );
+    }
+    interest
 }
 
 fn validate_message_id(
