@@ -28,6 +28,7 @@ fn event(date: &str, kind: EventKind) -> Event {
         interest: None,
         minutes: None,
         reference: None,
+        message_id: None,
     }
 }
 
