@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::{IntoParallelIterator, ParallelIterator};
@@ -92,12 +93,77 @@ pub struct RawConfig {
     pub programs: Option<Field<Vec<RawProgram>>>,
     pub rules: Option<Field<RawRules>>,
     pub report: Option<Field<RawReport>>,
+    pub mail: Option<Field<RawMail>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
 /// The keys of `content/config.yaml`.
-pub const CONFIG_KEYS: &[&str] = &["sender", "programs", "rules", "report"];
+pub const CONFIG_KEYS: &[&str] = &["sender", "programs", "rules", "report", "mail"];
+
+/// The `mail` block: your own mailbox, for `drafts`, `send` and `sync`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawMail {
+    pub imap: Option<Field<RawImap>>,
+    pub smtp: Option<Field<RawSmtp>>,
+    pub password_command: Option<Field<Words>>,
+    pub ca_file: Option<Field<String>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
+}
+
+/// The keys of the `mail` block.
+pub const MAIL_KEYS: &[&str] = &["imap", "smtp", "password_command", "ca_file"];
+
+/// The `mail.imap` block.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawImap {
+    pub host: Option<Field<String>>,
+    pub port: Option<Field<u16>>,
+    pub security: Option<Field<String>>,
+    pub user: Option<Field<String>>,
+    pub drafts: Option<Field<String>>,
+    pub sent: Option<Field<String>>,
+    pub inbox: Option<Field<Words>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
+}
+
+/// The keys of the `mail.imap` block.
+pub const IMAP_KEYS: &[&str] = &[
+    "host", "port", "security", "user", "drafts", "sent", "inbox",
+];
+
+/// The `mail.smtp` block.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawSmtp {
+    pub host: Option<Field<String>>,
+    pub port: Option<Field<u16>>,
+    pub security: Option<Field<String>>,
+    pub user: Option<Field<String>>,
+    pub save_sent: Option<Field<bool>>,
+    #[serde(flatten)]
+    pub unknown: UnknownKeys,
+}
+
+/// The keys of the `mail.smtp` block.
+pub const SMTP_KEYS: &[&str] = &["host", "port", "security", "user", "save_sent"];
+
+/// One word or a list of them: `inbox: INBOX` or `inbox: [INBOX, Replies]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Words {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The file `mail.ca_file` names, as read: its path relative to the root, and its bytes or
+/// why it could not be read.
+#[derive(Debug, Clone)]
+pub struct CaFile {
+    pub path: PathBuf,
+    pub bytes: Result<Vec<u8>, String>,
+}
 
 /// The `sender` block.
 #[derive(Debug, Clone, Deserialize)]
@@ -276,11 +342,16 @@ pub struct RawContent {
     pub emails: Vec<Loaded<RawEmail>>,
     /// The user's `templates/` files, keyed by file name.
     pub template_overrides: BTreeMap<String, Source>,
+    /// The certificate file `mail.ca_file` names, when it names one.
+    pub ca_file: Option<CaFile>,
 }
 
 /// Reads the whole project under `root`, recording every problem in `diagnostics`.
 pub fn load(root: &Path, diagnostics: &mut Diagnostics) -> RawContent {
     let config = load_config(root, diagnostics);
+    let ca_file = config
+        .as_ref()
+        .and_then(|config| load_ca_file(root, &config.value));
     let (referrals, referral_problems) = load_referrals(root);
     diagnostics.extend(referral_problems);
     let emails = load_emails(root, diagnostics);
@@ -290,7 +361,22 @@ pub fn load(root: &Path, diagnostics: &mut Diagnostics) -> RawContent {
         referrals,
         emails,
         template_overrides,
+        ca_file,
     }
+}
+
+/// Reads the file `mail.ca_file` names, relative to the root. Small and read whole: a
+/// certificate bundle.
+fn load_ca_file(root: &Path, config: &RawConfig) -> Option<CaFile> {
+    let Some(Field::Valid(mail)) = &config.mail else {
+        return None;
+    };
+    let Some(Field::Valid(path)) = &mail.ca_file else {
+        return None;
+    };
+    let path = PathBuf::from(path);
+    let bytes = fs::read(root.join(&path)).map_err(|err| err.to_string());
+    Some(CaFile { path, bytes })
 }
 
 fn load_config(root: &Path, diagnostics: &mut Diagnostics) -> Option<Loaded<RawConfig>> {

@@ -583,6 +583,7 @@ fn project(referrals: Vec<Referral>) -> Project {
                 history_weeks: 4,
                 pseudonym_salt: None,
             },
+            mail: None,
         },
         referrals,
         email_templates: Vec::new(),

@@ -6,11 +6,12 @@ use chrono::NaiveDate;
 
 use crate::diagnostic::Diagnostics;
 use crate::load::{
-    CONFIG_KEYS, Field, IMPORT_KEYS, Key, Loaded, PROGRAM_KEYS, REPORT_KEYS, RULES_KEYS, RawConfig,
-    RawImport, RawProgram, RawReport, RawRules, RawSender, SENDER_KEYS,
+    CONFIG_KEYS, CaFile, Field, IMPORT_KEYS, Key, Loaded, PROGRAM_KEYS, REPORT_KEYS, RULES_KEYS,
+    RawConfig, RawImport, RawProgram, RawReport, RawRules, RawSender, SENDER_KEYS,
 };
 
 use super::check::FileCheck;
+use super::mail::validate_mail;
 use super::text::{is_slug, is_spoofing_character};
 use super::{Config, ImportMapping, Program, ReportSettings, Rules, Sender};
 
@@ -46,6 +47,7 @@ impl ProgramIndex {
 
 pub(super) fn validate_config(
     loaded: &Loaded<RawConfig>,
+    ca_file: Option<&CaFile>,
     diagnostics: &mut Diagnostics,
 ) -> Option<Config> {
     let mut check = FileCheck::new(&loaded.source);
@@ -78,11 +80,19 @@ pub(super) fn validate_config(
         "a block of report settings",
     );
     let report = validate_report(&mut check, report);
+    let mail = check.optional(
+        &[Key::Field("mail")],
+        raw.mail.as_ref(),
+        "a block with `imap:` and `smtp:`",
+    );
+    let sender_email = sender.as_ref().map(|s| s.email.as_str());
+    let mail = mail.map(|mail| validate_mail(&mut check, mail, sender_email, ca_file));
     let config = sender.map(|sender| Config {
         sender,
         programs,
         rules,
         report,
+        mail,
     });
     let (config, problems) = check.finish(config);
     diagnostics.extend(problems);

@@ -9,6 +9,7 @@
 
 mod check;
 mod config;
+mod mail;
 mod referral;
 mod text;
 
@@ -48,6 +49,59 @@ pub struct Config {
     pub programs: BTreeMap<String, Program>,
     pub rules: Rules,
     pub report: ReportSettings,
+    /// Your own mailbox, when the config has a `mail` block.
+    pub mail: Option<MailSettings>,
+}
+
+/// The `mail` block: where `drafts`, `send` and `sync` reach your mailbox. The password is
+/// never here: it comes from `password_command` or `AFFREL_MAIL_PASSWORD` when needed.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub imap: Option<ImapSettings>,
+    pub smtp: Option<SmtpSettings>,
+    /// The program and its arguments, run without a shell, whose first line of output is
+    /// the password.
+    pub password_command: Option<Vec<String>>,
+    /// Roots to trust besides the system's (a self-hosted server, a local bridge), DER.
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+/// How a connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// TLS from the first byte.
+    Tls,
+    /// A plain connection upgraded with STARTTLS before anything else is said.
+    StartTls,
+    /// No TLS: only to a server on this machine.
+    None,
+}
+
+/// A server to log in to.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub user: String,
+}
+
+/// `mail.imap`: the mailbox, and its folders.
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub server: Server,
+    pub drafts: String,
+    pub sent: String,
+    /// Where replies may be.
+    pub inbox: Vec<String>,
+}
+
+/// `mail.smtp`: the server that sends.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub server: Server,
+    /// Whether each sent email is also appended to the IMAP sent folder.
+    pub save_sent: bool,
 }
 
 /// Who the emails come from.
@@ -300,7 +354,7 @@ pub fn validate(
     let programs = ProgramIndex::new(raw.config.as_ref());
     let config = raw
         .config
-        .and_then(|loaded| validate_config(&loaded, diagnostics));
+        .and_then(|loaded| validate_config(&loaded, raw.ca_file.as_ref(), diagnostics));
 
     let files: Vec<Source> = unique_referral_files(raw.referrals, diagnostics);
     // Each file is parsed and validated in one go, so only the validated records pile up.
