@@ -35,6 +35,10 @@ pub enum Command {
     Done(DoneArgs),
     /// Read a program's sales export and record the sales it adds (a dry run without --write).
     Import(ImportArgs),
+    /// Put this week's emails into your mailbox's drafts folder, ready to review and send.
+    Drafts(DraftsArgs),
+    /// Send this week's emails over SMTP and record each one as it goes (a dry run without --yes).
+    Send(SendArgs),
     /// Print a shell completion script: `affrel completions bash > ~/.local/share/bash-completion/completions/affrel`.
     Completions(CompletionsArgs),
 }
@@ -202,6 +206,32 @@ pub struct ImportArgs {
     pub root: RootArg,
 }
 
+/// Arguments of `affrel drafts`.
+#[derive(Debug, Args)]
+pub struct DraftsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// List what would change in the drafts folder, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `affrel send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Send only the emails of these referrals [default: every email due this week]
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Send them (without it, only list what would be sent)
+    #[arg(long)]
+    pub yes: bool,
+    /// Send at most this many
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// Arguments of `affrel completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -221,6 +251,8 @@ impl Command {
             Command::Log(args) => Some(&args.root),
             Command::Done(args) => Some(&args.root),
             Command::Import(args) => Some(&args.root),
+            Command::Drafts(args) => Some(&args.common.root),
+            Command::Send(args) => Some(&args.common.root),
             Command::Init(_) | Command::Completions(_) => None,
         }
     }

@@ -13,6 +13,7 @@ pub mod import;
 pub mod init;
 pub mod load;
 pub mod lock;
+pub mod mail;
 pub mod model;
 pub mod provenance;
 pub mod render;

@@ -7,10 +7,12 @@ pub mod build;
 pub mod check;
 pub mod completions;
 pub mod done;
+pub mod drafts;
 pub mod import;
 pub mod init;
 pub mod log;
 pub mod new;
+pub mod send;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,8 @@ fn dispatch(cli: &Cli) -> Exit {
         Command::Log(args) => log::run(args),
         Command::Done(args) => done::run(args),
         Command::Import(args) => import::run(args),
+        Command::Drafts(args) => drafts::run(args),
+        Command::Send(args) => send::run(args),
         Command::Completions(args) => completions::run(args.shell),
     }
 }

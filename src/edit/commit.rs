@@ -227,6 +227,20 @@ fn roll_back(root: &Path, undo: &[Undo]) -> Result<(), Diagnostic> {
     first_problem.map_or(Ok(()), Err)
 }
 
+/// Writes a small file of affrel's own beside `content/` (`path` relative to `root`) so that
+/// it is on disk, folder entry included, when this returns.
+pub fn write_durably(root: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = write_temp(root, path, bytes)?;
+    fs::rename(root.join(temp), root.join(path))?;
+    sync_folder(&root.join(path.parent().unwrap_or(Path::new(""))))
+}
+
+/// Removes such a file, if present, and flushes its folder.
+pub fn remove_durably(root: &Path, path: &Path) -> io::Result<()> {
+    remove_if_present(&root.join(path))?;
+    sync_folder(&root.join(path.parent().unwrap_or(Path::new(""))))
+}
+
 /// Refuses to replace a file that someone changed after it was read.
 fn unchanged_since_read(root: &Path, change: &Change) -> Result<(), Diagnostic> {
     let now = fs::read(root.join(&change.path)).ok();

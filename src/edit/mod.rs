@@ -8,6 +8,7 @@
 //! files all or none ([`commit`]).
 
 pub mod commit;
+pub mod pending;
 pub mod text;
 
 use std::collections::BTreeSet;
@@ -160,8 +161,40 @@ impl Session {
         changes: &[Change],
         today: NaiveDate,
     ) -> Result<Vec<Diagnostic>, Refused> {
-        let mut diagnostics = std::mem::take(&mut self.read_problems);
-        let mut raw = std::mem::take(&mut self.content);
+        let raw = std::mem::take(&mut self.content);
+        let read_problems = std::mem::take(&mut self.read_problems);
+        self.check_and_commit(raw, read_problems, changes, today)
+    }
+
+    /// [`Session::apply`], keeping the session, and its reading of the content up to date,
+    /// for a command that changes records one after another (`send`).
+    pub fn apply_and_keep(
+        &mut self,
+        changes: &[Change],
+        today: NaiveDate,
+    ) -> Result<Vec<Diagnostic>, Refused> {
+        let applied = self.check_and_commit(
+            self.content.clone(),
+            self.read_problems.clone(),
+            changes,
+            today,
+        );
+        if applied.is_ok() {
+            for change in changes {
+                substitute(&mut self.content, change);
+            }
+        }
+        applied
+    }
+
+    /// Validates `raw` with `changes` applied and writes them when nothing is wrong.
+    fn check_and_commit(
+        &self,
+        mut raw: RawContent,
+        mut diagnostics: Diagnostics,
+        changes: &[Change],
+        today: NaiveDate,
+    ) -> Result<Vec<Diagnostic>, Refused> {
         for change in changes {
             substitute(&mut raw, change);
         }

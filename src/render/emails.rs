@@ -47,6 +47,8 @@ pub struct RenderedEmail {
     pub html: String,
     /// The complete message, `X-Unsent: 1`.
     pub eml: Vec<u8>,
+    /// Its Message-ID, `<…>`.
+    pub message_id: String,
     /// A `mailto:` link with subject and body filled in.
     pub mailto: String,
     /// `Subject: …`, a blank line, then the body: the `.txt` file, and what the copy buttons
@@ -566,10 +568,11 @@ impl EmailTemplates<'_> {
             Diagnostic { message, ..d }
         })?;
         let referral = facts.referral;
-        let eml = build_message(facts, &subject, &text, &html).map_err(|message| {
-            Diagnostic::error(&referral.path, message)
-                .with_help("check the referral's name and email address")
-        })?;
+        let (eml, message_id) =
+            build_message(facts, &subject, &text, &html).map_err(|message| {
+                Diagnostic::error(&referral.path, message)
+                    .with_help("check the referral's name and email address")
+            })?;
         Ok(RenderedEmail {
             id: referral.id.clone(),
             kind: facts.action.kind,
@@ -582,6 +585,7 @@ impl EmailTemplates<'_> {
             text,
             html,
             eml,
+            message_id,
         })
     }
 }
@@ -654,13 +658,13 @@ fn normalize_line_breaks(text: &str) -> String {
 }
 
 /// Builds the RFC 5322 message: From, To, Subject, a fixed Date, a content-derived
-/// Message-ID, `X-Unsent: 1`, and text + HTML alternatives.
+/// Message-ID, `X-Unsent: 1`, and text + HTML alternatives. Returns it and its Message-ID.
 fn build_message(
     facts: &EmailFacts<'_>,
     subject: &str,
     text: &str,
     html: &str,
-) -> Result<Vec<u8>, String> {
+) -> Result<(Vec<u8>, String), String> {
     let from = mailbox(&facts.sender.name, &facts.sender.email)?;
     let to = mailbox(&facts.referral.name, &facts.referral.email)?;
     // Never the as-of date: the same email due on the same day keeps its Message-ID whichever
@@ -685,19 +689,20 @@ fn build_message(
         .boundary(format!("affrel-{}", &hash[..32]))
         .singlepart(SinglePart::plain(text.to_owned()))
         .singlepart(SinglePart::html(html_document));
+    let message_id = format!("<{}@{domain}>", &hash[..32]);
     let message = Message::builder()
         .from(from)
         .to(to)
         .subject(subject)
         .date(nine_am_utc(facts.as_of))
-        .message_id(Some(format!("<{}@{domain}>", &hash[..32])))
+        .message_id(Some(message_id.clone()))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Unsent"),
             "1".to_owned(),
         ))
         .multipart(body)
         .map_err(|err| format!("cannot build the email: {err}"))?;
-    Ok(message.formatted())
+    Ok((message.formatted(), message_id))
 }
 
 fn mailbox(name: &str, email: &str) -> Result<Mailbox, String> {

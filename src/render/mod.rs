@@ -19,8 +19,8 @@ use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
 use crate::stages::{AffiliateState, Derived, NextAction, Weeks};
 
-pub use emails::eml_path;
 use emails::{EmailTemplates, WrittenEmails};
+pub use emails::{RenderedEmail, eml_path};
 use exports::FeedEntry;
 use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
 pub use pages::{action_step, why};
@@ -51,7 +51,7 @@ pub struct Options<'a> {
 }
 
 /// Lowercase hexadecimal digits of `bytes`.
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes
         .iter()
         .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
@@ -114,6 +114,28 @@ pub fn render(
         .write_rest()
         .map_err(|problem| diagnostics.push(problem))
         .ok()
+}
+
+/// The emails due by the end of the current week, rendered, in the order of the emails
+/// pages: for the commands that put them in your mailbox. Empty, with the problems in
+/// `diagnostics`, when a template is broken.
+pub fn emails_due(
+    project: &Project,
+    current: &Derived<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<RenderedEmail> {
+    let templates = emails::compile(&project.email_templates, &project.config, diagnostics);
+    if diagnostics.has_errors() {
+        return Vec::new();
+    }
+    let mut rendered = Vec::new();
+    for (affiliate, action) in templates.due(current, diagnostics) {
+        match templates.render(&project.config, current, affiliate, action) {
+            Ok(email) => rendered.push(email),
+            Err(problem) => diagnostics.push(problem),
+        }
+    }
+    rendered
 }
 
 /// What every page of one build shares.

@@ -1,0 +1,165 @@
+//! `affrel drafts`: this week's emails → the drafts folder of your mailbox, each marked as
+//! affrel's; affrel's earlier drafts that changed or are no longer due are replaced or
+//! removed, and nothing else in the folder is touched.
+
+use std::fmt::Write as _;
+
+use imap::types::Flag;
+use mail_parser::MessageParser;
+
+use crate::cli::{DraftsArgs, Exit};
+use crate::cmd::{fail, print_all, today, validated_project};
+use crate::console::say;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
+use crate::mail::imap::{Fetched, Mailbox};
+use crate::mail::{self, password};
+use crate::render::{self, RenderedEmail};
+use crate::stages;
+use crate::timings::Timings;
+
+/// Brings the drafts folder in line with this week's emails.
+pub fn run(args: &DraftsArgs) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    let as_of = args.common.as_of.unwrap_or(today);
+    let root = &args.common.root.path;
+    let (project, diagnostics) = validated_project(root, today, &mut Timings::new(false));
+    let Some(project) = project else {
+        return fail(&diagnostics.into_sorted());
+    };
+    let settings = mail::settings(project.config.mail.as_ref()).and_then(|mail| {
+        let imap = mail::imap_settings(mail)?;
+        Ok((mail, imap))
+    });
+    let (mail, imap) = match settings {
+        Ok(settings) => settings,
+        Err(problem) => return fail(&[problem]),
+    };
+    let derived = stages::derive(&project, as_of);
+    let mut diagnostics: Diagnostics = diagnostics;
+    let emails = render::emails_due(&project, &derived, &mut diagnostics);
+    let diagnostics = diagnostics.into_sorted();
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return fail(&diagnostics);
+    }
+    print_all(&diagnostics);
+    let wanted: Vec<Wanted<'_>> = emails
+        .iter()
+        .map(|email| Wanted {
+            message_id: &email.message_id,
+            to: email.to_email.to_lowercase(),
+            bytes: drafts::draft_bytes(&email.eml),
+        })
+        .collect();
+    let result = password::password(mail)
+        .and_then(|password| Mailbox::connect(imap, mail, &password))
+        .and_then(|mut mailbox| {
+            let changed = update(&mut mailbox, &imap.drafts, &wanted, args.dry_run);
+            mailbox.logout();
+            changed
+        });
+    match result {
+        Ok((plan, removal_refused)) => {
+            say(format_args!(
+                "{}",
+                listing(&plan, &emails, &imap.drafts, args.dry_run).trim_end()
+            ));
+            if removal_refused {
+                say(format_args!(
+                    "the server cannot remove single messages (it lacks UIDPLUS): remove the {} outdated drafts above by hand",
+                    plan.remove.len()
+                ));
+            }
+            Exit::Success
+        }
+        Err(problem) => fail(&[problem]),
+    }
+}
+
+/// Reads affrel's drafts in the folder, plans, and (unless a dry run) appends, then
+/// removes: a run stopped in between leaves a second copy, which the next run removes, never
+/// a missing draft. Returns the plan, and whether removing was impossible here.
+fn update(
+    mailbox: &mut Mailbox,
+    folder: &str,
+    wanted: &[Wanted<'_>],
+    dry_run: bool,
+) -> Result<(Plan, bool), Diagnostic> {
+    mailbox.select(folder)?;
+    let uids = mailbox.with_header(MARK)?;
+    let found: Vec<Found> = mailbox.read(&uids)?.iter().filter_map(affrels).collect();
+    let plan = drafts::plan(wanted, &found);
+    if dry_run {
+        return Ok((plan, false));
+    }
+    for &index in &plan.add {
+        mailbox.append(folder, &wanted[index].bytes, &[Flag::Draft])?;
+    }
+    if plan.remove.is_empty() {
+        return Ok((plan, false));
+    }
+    if !mailbox.can_remove() {
+        return Ok((plan, true));
+    }
+    let stale: Vec<u32> = plan.remove.iter().map(|draft| draft.uid).collect();
+    mailbox.remove(&stale)?;
+    Ok((plan, false))
+}
+
+/// The draft, when it is exactly as affrel wrote it.
+fn affrels(fetched: &Fetched) -> Option<Found> {
+    if !drafts::is_intact(&fetched.bytes) {
+        return None;
+    }
+    let message = MessageParser::default().parse_headers(&fetched.bytes)?;
+    let to = message.to()?.first()?.address()?.to_lowercase();
+    Some(Found {
+        uid: fetched.uid,
+        message_id: format!("<{}>", message.message_id()?),
+        to,
+    })
+}
+
+/// What was (or would be) done, email by email, then the counts.
+fn listing(plan: &Plan, emails: &[RenderedEmail], folder: &str, dry_run: bool) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, verb: &str, email: &RenderedEmail| {
+        let _ = writeln!(
+            out,
+            "  {verb:<9} {} <{}>: {}",
+            email.to_name, email.to_email, email.subject
+        );
+    };
+    for &index in &plan.add {
+        let verb = if plan.replacing.contains(&index) {
+            "replace"
+        } else {
+            "add"
+        };
+        line(&mut out, verb, &emails[index]);
+    }
+    for &index in &plan.kept {
+        line(&mut out, "keep", &emails[index]);
+    }
+    for draft in &plan.remove {
+        let _ = writeln!(out, "  {:<9} an earlier draft to {}", "remove", draft.to);
+    }
+    let replaced = plan.replacing.len();
+    let summary = format!(
+        "{} added, {} kept, {replaced} replaced, {} removed",
+        plan.add.len() - replaced,
+        plan.kept.len(),
+        plan.remove.len() - plan.superseded
+    );
+    if dry_run {
+        let _ = writeln!(
+            out,
+            "drafts in {folder} (dry run, nothing was changed): would be {summary}"
+        );
+    } else {
+        let _ = writeln!(out, "drafts in {folder}: {summary}");
+    }
+    out
+}

@@ -1,0 +1,269 @@
+//! `affrel send`: this week's emails (or those of the given referrals) → listed, or with
+//! `--yes` sent over SMTP one at a time, each recorded as the event that completes its
+//! action, with its Message-ID, as soon as the server has taken it and before the next goes.
+
+use chrono::NaiveDate;
+use imap::types::Flag;
+
+use crate::cli::{Exit, SendArgs};
+use crate::cmd::{fail, not_changed, print_all, shown, today};
+use crate::console::{say, tell};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::edit::pending::{self, Pending};
+use crate::edit::text::{EventFields, Item};
+use crate::edit::{Refused, Session, referral};
+use crate::load::REFERRALS_DIR;
+use crate::mail::drafts::sent_bytes;
+use crate::mail::imap::Mailbox;
+use crate::mail::password::password;
+use crate::mail::smtp::Outbox;
+use crate::mail::{self};
+use crate::model::{MailSettings, Project};
+use crate::render::{self, RenderedEmail};
+use crate::stages;
+
+/// Lists, or with `--yes` sends and records, the emails due this week.
+pub fn run(args: &SendArgs) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    let as_of = args.common.as_of.unwrap_or(today);
+    let root = &args.common.root.path;
+    let mut session = match Session::open(root) {
+        Ok(session) => session,
+        Err(refused) => return not_changed(refused),
+    };
+    if let Err(exit) = record_pending(&mut session, today) {
+        return exit;
+    }
+    let (project, diagnostics) = session.project(today);
+    let Some(project) = project else {
+        return fail(&diagnostics);
+    };
+    let mail = match mail::settings(project.config.mail.as_ref()) {
+        Ok(mail) => mail,
+        Err(problem) => return fail(&[problem]),
+    };
+    let emails = match chosen(&project, as_of, args) {
+        Ok(emails) => emails,
+        Err(problems) => return fail(&problems),
+    };
+    print_all(&diagnostics);
+    if emails.is_empty() {
+        say(format_args!("nothing to send: no email is due this week"));
+        return Exit::Success;
+    }
+    if !args.yes {
+        for email in &emails {
+            say(format_args!(
+                "  {} <{}>: {}",
+                email.to_name, email.to_email, email.subject
+            ));
+        }
+        say(format_args!(
+            "would send {}; nothing was sent. Run again with --yes to send them",
+            count(emails.len())
+        ));
+        return Exit::Success;
+    }
+    send_all(&mut session, &project, mail, &emails, today)
+}
+
+/// The emails to send: those due this week, of the given referrals when any are named, at
+/// most `--limit` of them.
+fn chosen(
+    project: &Project,
+    as_of: NaiveDate,
+    args: &SendArgs,
+) -> Result<Vec<RenderedEmail>, Vec<Diagnostic>> {
+    let derived = stages::derive(project, as_of);
+    let mut diagnostics = Diagnostics::default();
+    let mut emails = render::emails_due(project, &derived, &mut diagnostics);
+    if diagnostics.has_errors() {
+        return Err(diagnostics.into_sorted());
+    }
+    if !args.ids.is_empty() {
+        let mut problems = Vec::new();
+        for id in &args.ids {
+            if let Err(problem) = referral(project, id) {
+                problems.push(problem);
+            } else if !emails.iter().any(|email| &email.id == id) {
+                problems.push(
+                    Diagnostic::error(REFERRALS_DIR, format!("`{id}` has no email due this week"))
+                        .with_help("`affrel agenda` lists who is due and when; `affrel send` without ids sends every email due"),
+                );
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        emails.retain(|email| args.ids.contains(&email.id));
+    }
+    emails.truncate(args.limit.unwrap_or(usize::MAX));
+    Ok(emails)
+}
+
+/// Logs in, then sends each email and records it before the next; with `save_sent`, each
+/// is also appended to the sent folder. Stops at the first problem, after recording what was
+/// sent.
+fn send_all(
+    session: &mut Session,
+    project: &Project,
+    mail: &MailSettings,
+    emails: &[RenderedEmail],
+    today: NaiveDate,
+) -> Exit {
+    let connected = mail::smtp_settings(mail).and_then(|smtp| {
+        let password = password(mail)?;
+        let outbox = Outbox::connect(smtp, mail, &password)?;
+        let sent_folder = if smtp.save_sent {
+            let imap = mail::imap_settings(mail)?;
+            Some((Mailbox::connect(imap, mail, &password)?, imap.sent.as_str()))
+        } else {
+            None
+        };
+        Ok((outbox, sent_folder))
+    });
+    let (outbox, mut sent_folder) = match connected {
+        Ok(connected) => connected,
+        Err(problem) => return fail(&[problem]),
+    };
+    let mut sent = 0;
+    for email in emails {
+        let step = send_one(session, project, &outbox, email, today).and_then(|bytes| {
+            sent += 1;
+            match &mut sent_folder {
+                Some((mailbox, folder)) => mailbox.append(folder, &bytes, &[Flag::Seen]).map_err(|problem| {
+                    Stop::Failed(vec![problem.with_help("the email was sent and recorded; only its copy in the sent folder is missing")])
+                }),
+                None => Ok(()),
+            }
+        });
+        if let Err(stop) = step {
+            return stopped(stop, sent, emails.len());
+        }
+    }
+    if let Some((mailbox, _)) = sent_folder {
+        mailbox.logout();
+    }
+    say(format_args!("sent and recorded {}", count(sent)));
+    Exit::Success
+}
+
+/// Why the run stopped.
+enum Stop {
+    /// The problems; what was sent before is recorded.
+    Failed(Vec<Diagnostic>),
+    /// The email was sent but recording it failed.
+    NotRecorded(Refused),
+}
+
+/// Sends one email and records it; returns the bytes sent.
+fn send_one(
+    session: &mut Session,
+    project: &Project,
+    outbox: &Outbox,
+    email: &RenderedEmail,
+    today: NaiveDate,
+) -> Result<Vec<u8>, Stop> {
+    let note = Pending {
+        id: email.id.clone(),
+        event: email.kind.completed_by().as_str().to_owned(),
+        date: today.to_string(),
+        message_id: email.message_id.clone(),
+        to: email.to_email.clone(),
+        subject: email.subject.clone(),
+    };
+    let fail_with = |problem: Diagnostic| Stop::Failed(vec![problem]);
+    pending::write(session.root(), &note).map_err(fail_with)?;
+    let bytes = sent_bytes(&email.eml, &chrono::Utc::now().to_rfc2822());
+    if let Err(problem) = outbox.send(&project.config.sender.email, &email.to_email, &bytes) {
+        // The server did not take it: nothing to record.
+        let cleared = pending::clear(session.root());
+        return Err(Stop::Failed(
+            std::iter::once(problem).chain(cleared.err()).collect(),
+        ));
+    }
+    let path = record(session, &note, today).map_err(Stop::NotRecorded)?;
+    pending::clear(session.root()).map_err(fail_with)?;
+    say(format_args!(
+        "sent to {} <{}>: {}; recorded {} in {}",
+        email.to_name,
+        email.to_email,
+        email.subject,
+        note.event,
+        shown(session.root(), &path).display()
+    ));
+    Ok(bytes)
+}
+
+/// Records the sent email as the event that completes its action, with its Message-ID.
+fn record(
+    session: &mut Session,
+    note: &Pending,
+    today: NaiveDate,
+) -> Result<std::path::PathBuf, Refused> {
+    let path = session.find_record(&note.id)?;
+    let item = Item::event(&EventFields {
+        date: &note.date,
+        kind: &note.event,
+        message_id: Some(&note.message_id),
+        ..EventFields::default()
+    });
+    let change = session.append(&path, std::slice::from_ref(&item))?;
+    let warnings = session.apply_and_keep(&[change], today)?;
+    print_all(&warnings);
+    Ok(path)
+}
+
+/// An email a stopped run handed to the server and did not record: recorded now, as sent,
+/// so that it is never sent twice.
+fn record_pending(session: &mut Session, today: NaiveDate) -> Result<(), Exit> {
+    let note = match pending::read(session.root()) {
+        Ok(Some(note)) => note,
+        Ok(None) => return Ok(()),
+        Err(problem) => return Err(fail(&[problem])),
+    };
+    let already = session.project(today).0.is_some_and(|project| {
+        referral(&project, &note.id).is_ok_and(|r| {
+            r.events
+                .iter()
+                .any(|e| e.message_id.as_deref() == Some(note.message_id.as_str()))
+        })
+    });
+    if !already {
+        record(session, &note, today).map_err(not_changed)?;
+        tell(format_args!(
+            "an earlier `affrel send` stopped after handing \"{}\" for {} to the server, before recording it: recorded it now as sent ({}, {}). If it never arrived, remove that event and send again",
+            note.subject, note.to, note.event, note.date
+        ));
+    }
+    pending::clear(session.root()).map_err(|problem| fail(&[problem]))
+}
+
+/// Reports why the run stopped and what was sent before; exit status 1.
+fn stopped(stop: Stop, sent: usize, total: usize) -> Exit {
+    let summary =
+        format!("error: stopped after sending {sent} of {total}; each email sent is recorded");
+    match stop {
+        Stop::Failed(problems) => {
+            print_all(&problems);
+            tell(format_args!("{summary}"));
+        }
+        Stop::NotRecorded(refused) => {
+            tell(format_args!(
+                "error: the last email was sent but could not be recorded; the next `affrel send` records it before anything else"
+            ));
+            let _ = not_changed(refused);
+        }
+    }
+    Exit::InvalidContent
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 email".to_owned()
+    } else {
+        format!("{n} emails")
+    }
+}

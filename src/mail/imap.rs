@@ -1,0 +1,332 @@
+//! A logged-in IMAP session with the few operations affrel needs: list the messages of a
+//! folder that carry a header, read them, append, and remove messages by UID, never
+//! touching any other.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use imap::types::Flag;
+use rustls::ClientConfig;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{ImapSettings, MailSettings, Security};
+
+use super::password::Password;
+use super::tls::{self, TlsStream};
+use super::{CONFIG, connect_tcp, label};
+
+/// A stream IMAP can talk over: plain TCP on this machine, or TLS.
+trait Stream: Read + Write + Send {}
+impl Stream for TcpStream {}
+impl Stream for TlsStream {}
+
+/// A logged-in session with the mailbox.
+pub struct Mailbox {
+    session: imap::Session<Box<dyn Stream>>,
+    /// `host:port`, for messages.
+    label: String,
+    /// Whether the server can expunge single messages (RFC 4315 UIDPLUS).
+    uidplus: bool,
+}
+
+/// One message of a folder, as read.
+pub struct Fetched {
+    pub uid: u32,
+    pub bytes: Vec<u8>,
+}
+
+impl Mailbox {
+    /// Connects, protects the connection as the config says, and logs in.
+    pub fn connect(
+        imap: &ImapSettings,
+        mail: &MailSettings,
+        password: &Password,
+    ) -> Result<Self, Diagnostic> {
+        let server = &imap.server;
+        let label = label(server);
+        let tcp = connect_tcp(server, "IMAP")?;
+        let config = tls::client_config(mail);
+        let failed = |err: imap::Error| connection_error(&label, &err);
+        let client = match server.security {
+            Security::Tls => {
+                let stream = tls::handshake(config, &server.host, tcp)
+                    .map_err(|err| tls_error(&label, &err))?;
+                let mut client = imap::Client::new(Box::new(stream) as Box<dyn Stream>);
+                client.read_greeting().map_err(failed)?;
+                client
+            }
+            Security::StartTls => starttls(tcp, config, &server.host, &label)?,
+            Security::None => {
+                let mut client = imap::Client::new(Box::new(tcp) as Box<dyn Stream>);
+                client.read_greeting().map_err(failed)?;
+                client
+            }
+        };
+        let mut session = client
+            .login(&server.user, password.reveal())
+            .map_err(|(err, _)| login_error(&label, &server.user, &err))?;
+        let uidplus = session
+            .capabilities()
+            .map(|caps| caps.has_str("UIDPLUS"))
+            .map_err(failed)?;
+        Ok(Self {
+            session,
+            label,
+            uidplus,
+        })
+    }
+
+    /// Opens `folder` to change it.
+    pub fn select(&mut self, folder: &str) -> Result<(), Diagnostic> {
+        self.session
+            .select(mailbox_name(folder))
+            .map(drop)
+            .map_err(|err| folder_error(&self.label, folder, &err))
+    }
+
+    /// The UIDs of the messages of the selected folder that have the header `name`.
+    pub fn with_header(&mut self, name: &str) -> Result<Vec<u32>, Diagnostic> {
+        let mut uids: Vec<u32> = self
+            .session
+            .uid_search(format!("HEADER {name} \"\""))
+            .map_err(|err| command_error(&self.label, "search", &err))?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// Reads whole messages of the selected folder, without marking them seen.
+    pub fn read(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, Diagnostic> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fetches = self
+            .session
+            .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
+            .map_err(|err| command_error(&self.label, "read messages", &err))?;
+        Ok(fetches
+            .iter()
+            .filter_map(|fetch| {
+                Some(Fetched {
+                    uid: fetch.uid?,
+                    bytes: fetch.body()?.to_vec(),
+                })
+            })
+            .collect())
+    }
+
+    /// Appends a message to `folder` with these flags.
+    pub fn append(
+        &mut self,
+        folder: &str,
+        bytes: &[u8],
+        flags: &[Flag<'static>],
+    ) -> Result<(), Diagnostic> {
+        let name = mailbox_name(folder);
+        self.session
+            .append(&name, bytes)
+            .flags(flags.iter().cloned())
+            .finish()
+            .map(drop)
+            .map_err(|err| folder_error(&self.label, folder, &err))
+    }
+
+    /// Whether [`Mailbox::remove`] can remove single messages here.
+    pub fn can_remove(&self) -> bool {
+        self.uidplus
+    }
+
+    /// Removes exactly these messages of the selected folder: flagged deleted, then expunged
+    /// by UID, so that a message someone else flagged deleted stays.
+    pub fn remove(&mut self, uids: &[u32]) -> Result<(), Diagnostic> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        self.session
+            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+            .map_err(|err| command_error(&self.label, "remove messages", &err))?;
+        self.session
+            .uid_expunge(&set)
+            .map(drop)
+            .map_err(|err| command_error(&self.label, "remove messages", &err))
+    }
+
+    /// Logs out; a server that has gone by then is no error.
+    pub fn logout(mut self) {
+        let _ = self.session.logout();
+    }
+}
+
+/// Connects in the clear, asks for STARTTLS before anything else, and carries on over TLS.
+/// The exchange is two lines, read byte by byte so that nothing of the TLS handshake is
+/// read as IMAP.
+fn starttls(
+    mut tcp: TcpStream,
+    config: Arc<ClientConfig>,
+    host: &str,
+    label: &str,
+) -> Result<imap::Client<Box<dyn Stream>>, Diagnostic> {
+    let refused = |why: String| {
+        Diagnostic::error(CONFIG, format!("the IMAP server {label} did not start TLS: {why}"))
+            .with_help("check `mail.imap.security` and `port`: port 993 wants `security: tls`, port 143 `starttls`")
+    };
+    let greeting = read_line(&mut tcp).map_err(|err| refused(err.to_string()))?;
+    if !greeting.starts_with("* OK") {
+        return Err(refused(format!(
+            "it greeted with `{}`",
+            greeting.trim_end()
+        )));
+    }
+    tcp.write_all(b"s0 STARTTLS\r\n")
+        .map_err(|err| refused(err.to_string()))?;
+    loop {
+        let line = read_line(&mut tcp).map_err(|err| refused(err.to_string()))?;
+        if line.starts_with("s0 OK") {
+            break;
+        }
+        if line.starts_with("s0 ") {
+            return Err(refused(format!("it answered `{}`", line.trim_end())));
+        }
+    }
+    let stream = tls::handshake(config, host, tcp).map_err(|err| tls_error(label, &err))?;
+    let mut client = imap::Client::new(Box::new(stream) as Box<dyn Stream>);
+    client.greeting_read = true;
+    Ok(client)
+}
+
+/// The longest line of the plain-text exchange before TLS.
+const MAX_PLAIN_LINE: usize = 8192;
+
+/// Reads one line, byte by byte, up to and including its `\n`.
+fn read_line(tcp: &mut TcpStream) -> io::Result<String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while line.last() != Some(&b'\n') {
+        if tcp.read(&mut byte)? == 0 || line.len() > MAX_PLAIN_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the connection ended",
+            ));
+        }
+        line.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+/// A comma-separated UID set.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A folder name as IMAP writes it: modified UTF-7 (RFC 3501 5.1.3) for anything beyond
+/// printable ASCII, so that `Entwürfe` reaches the server as `Entw&APw-rfe`.
+pub fn mailbox_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut pending: Vec<u16> = Vec::new();
+    let flush = |pending: &mut Vec<u16>, out: &mut String| {
+        if pending.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = pending.iter().flat_map(|unit| unit.to_be_bytes()).collect();
+        out.push('&');
+        out.push_str(&modified_base64(&bytes));
+        out.push('-');
+        pending.clear();
+    };
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut pending, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut units = [0; 2];
+            pending.extend_from_slice(c.encode_utf16(&mut units));
+        }
+    }
+    flush(&mut pending, &mut out);
+    out
+}
+
+/// Base64 with `,` for `/` and no padding, as modified UTF-7 wants.
+fn modified_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let sextets = chunk.len() + 1;
+        for i in 0..sextets {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
+    if tls::is_certificate_error(err) {
+        Diagnostic::error(CONFIG, format!("the IMAP server {label} has a certificate this machine does not trust: {err}"))
+            .with_help("if it is your own server or a local bridge, add its root certificate as `mail.ca_file`; affrel never connects to a server it cannot verify")
+    } else {
+        Diagnostic::error(CONFIG, format!("cannot set up TLS with the IMAP server {label}: {err}"))
+            .with_help("check `mail.imap.security` and `port`: port 993 wants `security: tls`, port 143 `starttls`")
+    }
+}
+
+fn connection_error(label: &str, err: &imap::Error) -> Diagnostic {
+    Diagnostic::error(
+        CONFIG,
+        format!("the IMAP server {label} did not answer as IMAP: {err}"),
+    )
+    .with_help("check `mail.imap.host`, `port` and `security` in content/config.yaml")
+}
+
+fn login_error(label: &str, user: &str, err: &imap::Error) -> Diagnostic {
+    let reply = match err {
+        imap::Error::No(response) => response.information.clone(),
+        imap::Error::Bad(response) => response.information.clone(),
+        other => other.to_string(),
+    };
+    Diagnostic::error(CONFIG, format!("the IMAP server {label} refused the login of `{user}`: {reply}"))
+        .with_help("check `mail.imap.user`, and the password that `password_command` prints (or AFFREL_MAIL_PASSWORD); many providers want an app password here")
+}
+
+fn folder_error(label: &str, folder: &str, err: &imap::Error) -> Diagnostic {
+    Diagnostic::error(CONFIG, format!("the IMAP server {label} cannot open the folder `{folder}`: {err}"))
+        .with_help("check the folder names under `mail.imap` (your mail client shows them; Gmail's drafts are `[Gmail]/Drafts`)")
+}
+
+fn command_error(label: &str, what: &str, err: &imap::Error) -> Diagnostic {
+    Diagnostic::error(
+        CONFIG,
+        format!("the IMAP server {label} could not {what}: {err}"),
+    )
+    .with_help("run the command again; if it keeps failing, check the server's status")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailbox_name;
+
+    // Folder names beyond ASCII reach the server in modified UTF-7, `&` escaped.
+    #[test]
+    fn folder_names_are_modified_utf7() {
+        assert_eq!(mailbox_name("Drafts"), "Drafts");
+        assert_eq!(mailbox_name("Entwürfe"), "Entw&APw-rfe");
+        assert_eq!(mailbox_name("Tom & Jerry"), "Tom &- Jerry");
+        assert_eq!(mailbox_name("台北"), "&U,BTFw-");
+        assert_eq!(mailbox_name("[Gmail]/Brouillons"), "[Gmail]/Brouillons");
+    }
+}

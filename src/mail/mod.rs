@@ -1,0 +1,101 @@
+//! Your own mailbox: the validated `mail` settings and a password → connections to your IMAP
+//! and SMTP servers, always over verified TLS (or on this machine only, in the clear), and
+//! what `drafts` and `send` do with them. The password comes from `password_command` or
+//! `AFFREL_MAIL_PASSWORD` and is never printed, logged or put in a message.
+
+pub mod drafts;
+pub mod imap;
+pub mod password;
+pub mod smtp;
+mod tls;
+
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{ImapSettings, MailSettings, Server, SmtpSettings};
+
+/// How long to wait for a connection, and then for each reply, before giving up: a server
+/// that goes silent cannot hang a command.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The config file, where every mail setting is.
+const CONFIG: &str = "content/config.yaml";
+
+/// `host:port`, as messages name a server.
+pub fn label(server: &Server) -> String {
+    if server.host.contains(':') {
+        format!("[{}]:{}", server.host, server.port)
+    } else {
+        format!("{}:{}", server.host, server.port)
+    }
+}
+
+/// Opens a TCP connection to the server, trying each of its addresses, with timeouts on the
+/// connection and on every read and write after it.
+fn connect_tcp(server: &Server, what: &str) -> Result<TcpStream, Diagnostic> {
+    let failed = |err: &io::Error| {
+        Diagnostic::error(
+            CONFIG,
+            format!(
+                "cannot connect to the {what} server {}: {err}",
+                label(server)
+            ),
+        )
+        .with_help(format!(
+            "check `mail.{}.host` and `port` in {CONFIG}, and that this machine is online",
+            what.to_lowercase()
+        ))
+    };
+    let addresses = (server.host.as_str(), server.port)
+        .to_socket_addrs()
+        .map_err(|err| failed(&err))?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, TIMEOUT) {
+            Ok(stream) => {
+                stream
+                    .set_read_timeout(Some(TIMEOUT))
+                    .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
+                    .map_err(|err| failed(&err))?;
+                return Ok(stream);
+            }
+            Err(err) => last = err,
+        }
+    }
+    Err(failed(&last))
+}
+
+/// The `mail` block, or an error that says what to add.
+pub fn settings(mail: Option<&MailSettings>) -> Result<&MailSettings, Diagnostic> {
+    mail.ok_or_else(|| {
+        Diagnostic::error(
+            CONFIG,
+            "there is no `mail` block: affrel does not know your mailbox",
+        )
+        .with_help(MAIL_HELP)
+    })
+}
+
+/// The `mail.imap` block, or an error that says what to add.
+pub fn imap_settings(mail: &MailSettings) -> Result<&ImapSettings, Diagnostic> {
+    mail.imap.as_ref().ok_or_else(|| {
+        Diagnostic::error(CONFIG, "there is no `mail.imap` block: affrel does not know where your drafts and sent folders are")
+            .with_help(MAIL_HELP)
+    })
+}
+
+/// The `mail.smtp` block, or an error that says what to add.
+pub fn smtp_settings(mail: &MailSettings) -> Result<&SmtpSettings, Diagnostic> {
+    mail.smtp.as_ref().ok_or_else(|| {
+        Diagnostic::error(
+            CONFIG,
+            "there is no `mail.smtp` block: affrel does not know how to send",
+        )
+        .with_help(MAIL_HELP)
+    })
+}
+
+/// Where to find out what to write in the `mail` block.
+const MAIL_HELP: &str = "add a `mail:` block to content/config.yaml with your provider's `imap:` and `smtp:` servers; README's \"Your mailbox\" lists the values of common providers, and `affrel init` in an empty folder writes a commented example";
