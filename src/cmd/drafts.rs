@@ -2,6 +2,7 @@
 //! affrel's; affrel's earlier drafts that changed or are no longer due are replaced or
 //! removed, and nothing else in the folder is touched.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use imap::types::Flag;
@@ -90,7 +91,14 @@ fn update(
     mailbox.select(folder)?;
     let uids = mailbox.with_header(MARK)?;
     let found: Vec<Found> = mailbox.read(&uids)?.iter().filter_map(affrels).collect();
-    let plan = drafts::plan(wanted, &found);
+    let ours: BTreeSet<u32> = found.iter().map(|draft| draft.uid).collect();
+    let edited: BTreeSet<String> = mailbox
+        .message_ids()?
+        .into_iter()
+        .filter(|(uid, _)| !ours.contains(uid))
+        .map(|(_, id)| id)
+        .collect();
+    let plan = drafts::plan(wanted, &found, &edited);
     if dry_run {
         return Ok((plan, false));
     }
@@ -143,16 +151,26 @@ fn listing(plan: &Plan, emails: &[RenderedEmail], folder: &str, dry_run: bool) -
     for &index in &plan.kept {
         line(&mut out, "keep", &emails[index]);
     }
+    for &index in &plan.yours {
+        line(&mut out, "yours", &emails[index]);
+    }
     for draft in &plan.remove {
         let _ = writeln!(out, "  {:<9} an earlier draft to {}", "remove", draft.to);
     }
     let replaced = plan.replacing.len();
-    let summary = format!(
+    let mut summary = format!(
         "{} added, {} kept, {replaced} replaced, {} removed",
         plan.add.len() - replaced,
         plan.kept.len(),
         plan.remove.len() - plan.superseded
     );
+    if !plan.yours.is_empty() {
+        let _ = write!(
+            summary,
+            ", {} edited by you and left as they are",
+            plan.yours.len()
+        );
+    }
     if dry_run {
         let _ = writeln!(
             out,

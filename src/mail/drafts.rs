@@ -42,6 +42,8 @@ pub struct Plan {
     pub replacing: BTreeSet<usize>,
     /// Wanted emails already there, unchanged.
     pub kept: Vec<usize>,
+    /// Wanted emails whose draft you edited: yours now, left as they are.
+    pub yours: Vec<usize>,
     /// Earlier drafts to remove: replaced, no longer due, or a second copy.
     pub remove: Vec<Found>,
     /// Of `remove`, how many an added draft replaces.
@@ -80,8 +82,10 @@ pub fn is_intact(bytes: &[u8]) -> bool {
 }
 
 /// What to add, keep, replace and remove so that the folder holds exactly one intact draft
-/// of each wanted email, and no other draft of affrel's.
-pub fn plan(wanted: &[Wanted<'_>], found: &[Found]) -> Plan {
+/// of each wanted email, and no other draft of affrel's. `edited` holds the Message-IDs of
+/// the folder's other messages: a wanted email among them is a draft you edited, and is not
+/// added again.
+pub fn plan(wanted: &[Wanted<'_>], found: &[Found], edited: &BTreeSet<String>) -> Plan {
     let mut plan = Plan::default();
     let mut by_id: BTreeMap<&str, Vec<&Found>> = BTreeMap::new();
     for draft in found {
@@ -100,6 +104,7 @@ pub fn plan(wanted: &[Wanted<'_>], found: &[Found]) -> Plan {
                 used.insert(first.uid);
                 plan.kept.push(index);
             }
+            None if edited.contains(email.message_id) => plan.yours.push(index),
             None => plan.add.push(index),
         }
     }
@@ -151,6 +156,8 @@ fn without_header_line(message: &[u8], name: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::{Found, Wanted, draft_bytes, is_intact, plan, sent_bytes};
 
     const EML: &[u8] = b"From: Sam <sam@example.com>\r\nX-Unsent: 1\r\nSubject: Hi\r\n\r\nHello\r\nX-Unsent: stays in the body\r\n";
@@ -189,7 +196,7 @@ mod tests {
     }
 
     // Kept when there, added when not, the earlier draft to the same person replaced, a
-    // second copy and a draft no longer due removed.
+    // second copy and a draft no longer due removed, a draft you edited left to you.
     #[test]
     fn plan_keeps_adds_replaces_and_removes() {
         let wanted = [
@@ -203,9 +210,11 @@ mod tests {
             found(3, "<b1@x>", "ben@example.com"),
             found(4, "<d@x>", "dan@example.com"),
         ];
-        let plan = plan(&wanted, &found);
+        let edited = BTreeSet::from(["<c@x>".to_owned()]);
+        let plan = plan(&wanted, &found, &edited);
         assert_eq!(plan.kept, [0]);
-        assert_eq!(plan.add, [1, 2]);
+        assert_eq!(plan.add, [1]);
+        assert_eq!(plan.yours, [2]);
         assert_eq!(plan.replacing.iter().copied().collect::<Vec<_>>(), [1]);
         let removed: Vec<u32> = plan.remove.iter().map(|f| f.uid).collect();
         assert_eq!(removed, [2, 3, 4]);

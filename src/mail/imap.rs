@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use imap::types::Flag;
+use mail_parser::MessageParser;
 use rustls::ClientConfig;
 
 use crate::diagnostic::Diagnostic;
@@ -14,7 +15,7 @@ use crate::model::{ImapSettings, MailSettings, Security};
 
 use super::password::Password;
 use super::tls::{self, TlsStream};
-use super::{CONFIG, connect_tcp, label};
+use super::{CONFIG, connect_tcp, is_timeout, label, silent_server};
 
 /// A stream IMAP can talk over: plain TCP on this machine, or TLS.
 trait Stream: Read + Write + Send {}
@@ -97,6 +98,22 @@ impl Mailbox {
         Ok(uids)
     }
 
+    /// The Message-ID of every message of the selected folder, by UID, without marking any
+    /// seen; a message without one is left out.
+    pub fn message_ids(&mut self) -> Result<Vec<(u32, String)>, Diagnostic> {
+        let fetches = self
+            .session
+            .uid_fetch("1:*", "(UID BODY.PEEK[HEADER])")
+            .map_err(|err| command_error(&self.label, "read the folder", &err))?;
+        Ok(fetches
+            .iter()
+            .filter_map(|fetch| {
+                let header = MessageParser::default().parse_headers(fetch.header()?)?;
+                Some((fetch.uid?, format!("<{}>", header.message_id()?)))
+            })
+            .collect())
+    }
+
     /// Reads whole messages of the selected folder, without marking them seen.
     pub fn read(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, Diagnostic> {
         if uids.is_empty() {
@@ -173,7 +190,13 @@ fn starttls(
         Diagnostic::error(CONFIG, format!("the IMAP server {label} did not start TLS: {why}"))
             .with_help("check `mail.imap.security` and `port`: port 993 wants `security: tls`, port 143 `starttls`")
     };
-    let greeting = read_line(&mut tcp).map_err(|err| refused(err.to_string()))?;
+    let greeting = read_line(&mut tcp).map_err(|err| {
+        if is_timeout(&err) {
+            silent_server("IMAP", label)
+        } else {
+            refused(err.to_string())
+        }
+    })?;
     if !greeting.starts_with("* OK") {
         return Err(refused(format!(
             "it greeted with `{}`",
@@ -276,6 +299,9 @@ fn modified_base64(bytes: &[u8]) -> String {
 }
 
 fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
+    if is_timeout(err) {
+        return silent_server("IMAP", label);
+    }
     if tls::is_certificate_error(err) {
         Diagnostic::error(CONFIG, format!("the IMAP server {label} has a certificate this machine does not trust: {err}"))
             .with_help("if it is your own server or a local bridge, add its root certificate as `mail.ca_file`; affrel never connects to a server it cannot verify")
@@ -286,6 +312,11 @@ fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
 }
 
 fn connection_error(label: &str, err: &imap::Error) -> Diagnostic {
+    if let imap::Error::Io(io) = err
+        && is_timeout(io)
+    {
+        return silent_server("IMAP", label);
+    }
     Diagnostic::error(
         CONFIG,
         format!("the IMAP server {label} did not answer as IMAP: {err}"),
@@ -309,6 +340,11 @@ fn folder_error(label: &str, folder: &str, err: &imap::Error) -> Diagnostic {
 }
 
 fn command_error(label: &str, what: &str, err: &imap::Error) -> Diagnostic {
+    if let imap::Error::Io(io) = err
+        && is_timeout(io)
+    {
+        return silent_server("IMAP", label);
+    }
     Diagnostic::error(
         CONFIG,
         format!("the IMAP server {label} could not {what}: {err}"),

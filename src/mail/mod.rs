@@ -16,12 +16,42 @@ use std::time::Duration;
 use crate::diagnostic::Diagnostic;
 use crate::model::{ImapSettings, MailSettings, Server, SmtpSettings};
 
-/// How long to wait for a connection, and then for each reply, before giving up: a server
-/// that goes silent cannot hang a command.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for a connection, and then for each reply, before giving up, unless
+/// `AFFREL_MAIL_TIMEOUT` (whole seconds) says otherwise: a server that goes silent cannot
+/// hang a command.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The timeout of every connection and reply.
+pub fn timeout() -> Duration {
+    std::env::var("AFFREL_MAIL_TIMEOUT")
+        .ok()
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .filter(|&seconds| seconds > 0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+}
 
 /// The config file, where every mail setting is.
 const CONFIG: &str = "content/config.yaml";
+
+/// Whether an I/O error is a server that did not answer in time.
+fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// The error that a server went silent, naming it.
+fn silent_server(what: &str, label: &str) -> Diagnostic {
+    Diagnostic::error(
+        CONFIG,
+        format!(
+            "the {what} server {label} did not answer within {} seconds",
+            timeout().as_secs()
+        ),
+    )
+    .with_help(format!("check `mail.{}.host`, `port` and `security` in {CONFIG}; on a slow connection, set AFFREL_MAIL_TIMEOUT to more seconds", what.to_lowercase()))
+}
 
 /// `host:port`, as messages name a server.
 pub fn label(server: &Server) -> String {
@@ -53,11 +83,11 @@ fn connect_tcp(server: &Server, what: &str) -> Result<TcpStream, Diagnostic> {
         .map_err(|err| failed(&err))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
     for address in addresses {
-        match TcpStream::connect_timeout(&address, TIMEOUT) {
+        match TcpStream::connect_timeout(&address, timeout()) {
             Ok(stream) => {
                 stream
-                    .set_read_timeout(Some(TIMEOUT))
-                    .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
+                    .set_read_timeout(Some(timeout()))
+                    .and_then(|()| stream.set_write_timeout(Some(timeout())))
                     .map_err(|err| failed(&err))?;
                 return Ok(stream);
             }

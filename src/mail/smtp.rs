@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{MailSettings, Security, SmtpSettings};
 
 use super::password::Password;
-use super::{CONFIG, TIMEOUT, label, tls};
+use super::{CONFIG, is_timeout, label, silent_server, timeout, tls};
 
 /// A logged-in way to send.
 pub struct Outbox {
@@ -52,7 +52,7 @@ impl Outbox {
                 server.user.clone(),
                 password.reveal().to_owned(),
             ))
-            .timeout(Some(TIMEOUT))
+            .timeout(Some(timeout()))
             .build();
         transport
             .test_connection()
@@ -81,6 +81,9 @@ impl Outbox {
 
 /// What went wrong before sending: TLS, the login, or the connection.
 fn connection_error(label: &str, err: &lettre::transport::smtp::Error) -> Diagnostic {
+    if timed_out(err) {
+        return silent_server("SMTP", label);
+    }
     if certificate_refused(err) {
         return Diagnostic::error(CONFIG, format!("the SMTP server {label} has a certificate this machine does not trust: {}", describe(err)))
             .with_help("if it is your own server or a local bridge, add its root certificate as `mail.ca_file`; affrel never connects to a server it cannot verify");
@@ -94,6 +97,10 @@ fn connection_error(label: &str, err: &lettre::transport::smtp::Error) -> Diagno
 }
 
 fn send_error(label: &str, to: &str, err: &lettre::transport::smtp::Error) -> Diagnostic {
+    if timed_out(err) {
+        return silent_server("SMTP", label)
+            .with_help(format!("the email to {to} may not have been sent; run `affrel send --yes` again later to send the rest"));
+    }
     if err.is_permanent() {
         Diagnostic::error(
             CONFIG,
@@ -122,6 +129,18 @@ fn describe(err: &lettre::transport::smtp::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Whether the server went silent, somewhere in the error's causes.
+fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause.downcast_ref::<io::Error>().is_some_and(is_timeout) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Whether TLS refused the server's certificate, somewhere in the error's causes.

@@ -47,7 +47,7 @@ class Store:
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "user": session.auth_data.login.decode() if session.auth_data else None,
+            "authenticated": session.authenticated,
         }
         (self.folder / f"{name}.json").write_text(json.dumps(meta))
         return "250 Message accepted"
@@ -83,7 +83,8 @@ def main() -> None:
         port=args.port,
         authenticator=authenticate,
         auth_required=True,
-        auth_require_tls=True,
+        # aiosmtpd counts only STARTTLS as TLS; with TLS from the first byte every session is.
+        auth_require_tls=not args.implicit_tls,
         ready_timeout=10,
     )
     if args.implicit_tls:

@@ -1,0 +1,656 @@
+//! `affrel drafts` and `affrel send` against real servers the tests start on 127.0.0.1:
+//! Dovecot for IMAP and aiosmtpd for SMTP, with a certificate authority made for each test.
+//! The demo project, as of 2026-11-24, has ten emails due.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use mail_parser::MessageParser;
+
+mod common;
+mod servers;
+
+use common::{affrel, assert_exit, demo, text};
+use servers::{Dovecot, PASSWORD, Smtp, SmtpOptions, TestCa, USER, free_port};
+
+/// How many emails the demo has due in the week of 2026-11-24.
+const DUE: usize = 10;
+
+/// How the test project reaches the servers.
+struct Setup {
+    imap_port: u16,
+    imap_security: &'static str,
+    smtp_port: u16,
+    smtp_security: &'static str,
+    trust_ca: bool,
+    save_sent: bool,
+    password_command: Option<String>,
+}
+
+impl Setup {
+    fn new(dovecot: &Dovecot, smtp_port: u16) -> Self {
+        Self {
+            imap_port: dovecot.tls_port,
+            imap_security: "tls",
+            smtp_port,
+            smtp_security: "starttls",
+            trust_ca: true,
+            save_sent: false,
+            password_command: None,
+        }
+    }
+}
+
+/// The demo project with a `mail` block for the servers, and the test CA as `ca_file`.
+fn project(ca: &TestCa, setup: &Setup) -> tempfile::TempDir {
+    let dir = demo();
+    let root = dir.path();
+    fs::create_dir_all(root.join("certs")).unwrap();
+    fs::write(root.join("certs/test-ca.pem"), &ca.ca).unwrap();
+    let mut mail = format!(
+        "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    security: {}\n    user: {USER}\n    inbox: [INBOX, Replies]\n  smtp:\n    host: localhost\n    port: {}\n    security: {}\n    user: {USER}\n    save_sent: {}\n",
+        setup.imap_port, setup.imap_security, setup.smtp_port, setup.smtp_security, setup.save_sent
+    );
+    if setup.trust_ca {
+        mail.push_str("  ca_file: certs/test-ca.pem\n");
+    }
+    if let Some(command) = &setup.password_command {
+        let _ = writeln!(mail, "  password_command: {command}");
+    }
+    let config = root.join("content/config.yaml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(&mail);
+    fs::write(config, text).unwrap();
+    dir
+}
+
+/// Runs affrel on the project with the mailbox password in the environment.
+fn run(root: &Path, args: &[&str]) -> Output {
+    run_with_password(root, args, PASSWORD)
+}
+
+fn run_with_password(root: &Path, args: &[&str], password: &str) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--root", root.to_str().unwrap()]);
+    affrel(&all)
+        .env("AFFREL_MAIL_PASSWORD", password)
+        .env("AFFREL_MAIL_TIMEOUT", "10")
+        .output()
+        .unwrap()
+}
+
+/// Every record of the project, for "nothing changed".
+fn records(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(root.join("content"))
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().display().to_string(), fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The `message_id`s recorded in the project's events, by referral id.
+fn recorded_ids(root: &Path) -> Vec<(String, String)> {
+    let mut ids = Vec::new();
+    for entry in walkdir::WalkDir::new(root.join("content/referrals")) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let value: serde_yaml::Value =
+            serde_yaml::from_slice(&fs::read(entry.path()).unwrap()).unwrap();
+        let id = entry
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        for event in value["events"].as_sequence().into_iter().flatten() {
+            if let Some(message_id) = event["message_id"].as_str() {
+                ids.push((id.clone(), message_id.to_owned()));
+            }
+        }
+    }
+    ids.sort();
+    ids
+}
+
+/// The Message-ID of a message, `<…>`.
+fn message_id(bytes: &[u8]) -> String {
+    let message = MessageParser::default().parse(bytes).expect("a message");
+    format!("<{}>", message.message_id().expect("a Message-ID"))
+}
+
+/// The parts of a message a reader sees.
+fn seen(bytes: &[u8]) -> (String, String, String, String, String, String) {
+    let message = MessageParser::default().parse(bytes).expect("a message");
+    let address = |a: Option<&mail_parser::Address<'_>>| {
+        a.and_then(|a| a.first())
+            .map(|a| format!("{} <{}>", a.name().unwrap_or(""), a.address().unwrap_or("")))
+            .unwrap_or_default()
+    };
+    (
+        address(message.from()),
+        address(message.to()),
+        message.subject().unwrap_or_default().to_owned(),
+        message.message_id().unwrap_or_default().to_owned(),
+        message.body_text(0).unwrap_or_default().into_owned(),
+        message.body_html(0).unwrap_or_default().into_owned(),
+    )
+}
+
+/// The `.eml` files `build` writes for the project, by Message-ID.
+fn built_emails(root: &Path) -> Vec<(String, Vec<u8>)> {
+    assert_exit(&run(root, &["build"]), 0);
+    let mut emails: Vec<(String, Vec<u8>)> = fs::read_dir(root.join("output/emails"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            let bytes = fs::read(&p).unwrap();
+            (message_id(&bytes), bytes)
+        })
+        .collect();
+    emails.sort();
+    emails
+}
+
+/// The output of a run, both streams.
+fn both(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+/// Dovecot, and the demo project using it, after a first `drafts` run (checked on the way)
+/// with one draft of the user's own in the folder first. `None` when Dovecot is missing.
+fn drafted() -> Option<(TestCa, Dovecot, tempfile::TempDir, Vec<u8>)> {
+    let ca = TestCa::new();
+    let dovecot = Dovecot::start(&ca)?;
+    let dir = project(&ca, &Setup::new(&dovecot, free_port()));
+    let own = b"From: Sam <sam@example.com>\r\nTo: friend@example.org\r\nSubject: my own draft\r\nMessage-ID: <own-1@example.com>\r\n\r\nNot from affrel.\r\n".to_vec();
+    dovecot.append("Drafts", &own, &[imap::types::Flag::Draft]);
+    let first = run(dir.path(), &["drafts"]);
+    assert_exit(&first, 0);
+    let summary = format!("drafts in Drafts: {DUE} added, 0 kept, 0 replaced, 0 removed");
+    assert!(
+        text(&first.stdout).contains(&summary),
+        "{}",
+        text(&first.stdout)
+    );
+    Some((ca, dovecot, dir, own))
+}
+
+// `drafts --dry-run` changes nothing; `drafts` puts each email due into the drafts folder
+// once, flagged \Draft, each parsing back to its .eml; a second run adds nothing; the user's
+// own draft is left as it was.
+#[test]
+fn drafts_are_added_once_and_read_as_their_eml() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, free_port()));
+    let root = dir.path();
+    let dry = run(root, &["drafts", "--dry-run"]);
+    assert_exit(&dry, 0);
+    let would = format!("would be {DUE} added, 0 kept, 0 replaced, 0 removed");
+    assert!(text(&dry.stdout).contains(&would), "{}", text(&dry.stdout));
+    assert!(
+        dovecot.messages("Drafts").is_empty(),
+        "a dry run changes nothing"
+    );
+    drop((dovecot, dir));
+
+    let Some((_ca, dovecot, dir, own)) = drafted() else {
+        return;
+    };
+    let root = dir.path();
+    let drafts = dovecot.messages("Drafts");
+    assert_eq!(drafts.len(), DUE + 1);
+    assert_eq!(drafts[0].1, own, "the user's draft is untouched");
+    let built = built_emails(root);
+    assert_eq!(built.len(), DUE);
+    for (flags, bytes) in &drafts[1..] {
+        assert!(
+            flags.iter().any(|f| f == "Draft"),
+            "flagged \\Draft: {flags:?}"
+        );
+        let id = message_id(bytes);
+        let (_, eml) = built
+            .iter()
+            .find(|(built_id, _)| *built_id == id)
+            .expect("a draft of a built email");
+        assert_eq!(seen(bytes), seen(eml), "the draft reads as its .eml");
+        assert!(!text(bytes).contains("X-Unsent"));
+    }
+    let again = run(root, &["drafts"]);
+    assert_exit(&again, 0);
+    let kept = format!("drafts in Drafts: 0 added, {DUE} kept, 0 replaced, 0 removed");
+    assert!(
+        text(&again.stdout).contains(&kept),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(
+        dovecot.messages("Drafts"),
+        drafts,
+        "a second run changes nothing"
+    );
+}
+
+// A draft the user edited is theirs: neither replaced nor added again. A template edit
+// replaces affrel's drafts of the emails it changes; a done action removes its draft.
+#[test]
+fn drafts_follow_edits_templates_and_done_actions() {
+    let Some((_ca, dovecot, dir, own)) = drafted() else {
+        return;
+    };
+    let root = dir.path();
+    let jose = dovecot
+        .messages("Drafts")
+        .into_iter()
+        .map(|(_, b)| b)
+        .find(|b| text(b).contains("jose.alvarez@example.com"))
+        .expect("José's draft");
+    let edited = text(&jose).replace("Welcome", "Warm welcome");
+    dovecot.replace("Drafts", &message_id(&jose), edited.as_bytes());
+    let yours = run(root, &["drafts"]);
+    assert_exit(&yours, 0);
+    let stdout = text(&yours.stdout);
+    assert!(
+        stdout.contains(
+            "0 added, 9 kept, 0 replaced, 0 removed, 1 edited by you and left as they are"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(dovecot.messages("Drafts").len(), DUE + 1);
+
+    // The welcome template changes: affrel's welcome drafts are replaced, and José's new
+    // welcome is added beside the one the user edited.
+    let template = root.join("content/emails/welcome.md");
+    let welcome = fs::read_to_string(&template).unwrap();
+    fs::write(
+        &template,
+        welcome.replacen("\n---\n", "\n---\nP.S. Reply any time.\n\n", 1),
+    )
+    .unwrap();
+    let edited_run = run(root, &["drafts"]);
+    assert_exit(&edited_run, 0);
+    let stdout = text(&edited_run.stdout);
+    assert!(
+        stdout.contains("1 added, 7 kept, 2 replaced, 0 removed"),
+        "{stdout}"
+    );
+    let after_edit = dovecot.messages("Drafts");
+    assert_eq!(
+        after_edit.len(),
+        DUE + 2,
+        "the edited draft stays beside the new one"
+    );
+    assert!(
+        after_edit
+            .iter()
+            .any(|(_, b)| text(b).contains("Warm welcome"))
+    );
+    let new_welcomes = after_edit
+        .iter()
+        .filter(|(_, b)| text(b).contains("P.S. Reply any time."))
+        .count();
+    assert_eq!(
+        new_welcomes, 3,
+        "Tom's, Priya's and José's welcomes have the new text"
+    );
+
+    // Kenji's congratulation is done: its draft goes.
+    assert_exit(&run(root, &["done", "kenji-watanabe"]), 0);
+    let done_run = run(root, &["drafts"]);
+    assert_exit(&done_run, 0);
+    let stdout = text(&done_run.stdout);
+    assert!(
+        stdout.contains("0 added, 9 kept, 0 replaced, 1 removed"),
+        "{stdout}"
+    );
+    let last = dovecot.messages("Drafts");
+    assert!(
+        !last
+            .iter()
+            .any(|(_, b)| text(b).contains("kenji@inbox.example"))
+    );
+    assert_eq!(last[0].1, own, "the user's own draft is still untouched");
+    assert!(
+        last.iter().any(|(_, b)| text(b).contains("Warm welcome")),
+        "and so is the edited one"
+    );
+}
+
+// `send` without `--yes` sends nothing; `--yes --limit 2` sends two, records each with its
+// Message-ID and files a copy in Sent; a second `--yes` sends only the rest.
+#[test]
+fn send_lists_then_sends_and_records_each_email_once() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+        return;
+    };
+    let mut setup = Setup::new(&dovecot, smtp.port);
+    setup.save_sent = true;
+    let dir = project(&ca, &setup);
+    let root = dir.path();
+    let before = records(root);
+
+    let listed = run(root, &["send"]);
+    assert_exit(&listed, 0);
+    assert!(text(&listed.stdout).contains(&format!("would send {DUE} emails; nothing was sent")));
+    assert!(text(&listed.stdout).contains(
+        "José Álvarez <jose.alvarez@example.com>: Welcome to Inkwell Newsletters, José!"
+    ));
+    assert!(smtp.received().is_empty());
+    assert_eq!(records(root), before);
+
+    let two = run(root, &["send", "--yes", "--limit", "2"]);
+    assert_exit(&two, 0);
+    let received = smtp.received();
+    assert_eq!(received.len(), 2);
+    let recorded = recorded_ids(root);
+    assert_eq!(recorded.len(), 2);
+    for (recipients, bytes) in &received {
+        assert_eq!(recipients.len(), 1);
+        let id = message_id(bytes);
+        assert!(recorded.iter().any(|(_, r)| *r == id), "{id} is recorded");
+        assert!(!text(bytes).contains("X-Unsent"));
+    }
+    assert_eq!(
+        dovecot.messages("Sent").len(),
+        2,
+        "a copy of each is in Sent"
+    );
+
+    // The rest: the eight not sent yet, and José's follow-up, which his recorded welcome
+    // made due (he already has a sale).
+    let rest = run(root, &["send", "--yes"]);
+    assert_exit(&rest, 0);
+    assert!(
+        text(&rest.stdout).contains("sent and recorded 9 emails"),
+        "{}",
+        text(&rest.stdout)
+    );
+    let received = smtp.received();
+    assert_eq!(received.len(), DUE + 1);
+    let mut ids: Vec<String> = received.iter().map(|(_, b)| message_id(b)).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), DUE + 1, "no email was sent twice");
+    let recorded: Vec<String> = recorded_ids(root).into_iter().map(|(_, id)| id).collect();
+    assert_eq!(
+        {
+            let mut r = recorded.clone();
+            r.sort();
+            r
+        },
+        ids,
+        "each sent email is recorded"
+    );
+    assert_eq!(dovecot.messages("Sent").len(), DUE + 1);
+    let nothing = run(root, &["send"]);
+    assert!(
+        text(&nothing.stdout).contains("nothing to send"),
+        "{}",
+        text(&nothing.stdout)
+    );
+}
+
+// A server that takes the first email and then drops every connection: the run stops with
+// exit 1, and exactly the email that went is recorded.
+#[test]
+fn a_dropped_connection_stops_the_run_with_what_was_sent_recorded() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let options = SmtpOptions {
+        accept: Some(1),
+        ..SmtpOptions::default()
+    };
+    let Some(smtp) = Smtp::start(&ca, &options) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
+    let root = dir.path();
+    let output = run(root, &["send", "--yes"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains(&format!("stopped after sending 1 of {DUE}")),
+        "{}",
+        text(&output.stderr)
+    );
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(recorded_ids(root).len(), 1);
+    assert_eq!(recorded_ids(root)[0].1, message_id(&received[0].1));
+    assert!(!root.join(".content.affrel-sending").exists());
+}
+
+// A refused recipient stops the run after recording the emails sent before it.
+#[test]
+fn a_refused_recipient_stops_the_run() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let options = SmtpOptions {
+        refuse: Some("wei.chen@example.com".to_owned()),
+        ..SmtpOptions::default()
+    };
+    let Some(smtp) = Smtp::start(&ca, &options) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
+    let root = dir.path();
+    let output = run(root, &["send", "--yes"]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("refused the email to wei.chen@example.com"),
+        "{stderr}"
+    );
+    let sent = smtp.received().len();
+    assert_eq!(recorded_ids(root).len(), sent);
+    assert!(!recorded_ids(root).iter().any(|(id, _)| id == "wei-chen"));
+}
+
+// An email handed to the server by a run that was then killed, before it was recorded, is
+// recorded by the next run and never sent again.
+#[test]
+fn an_email_left_on_its_way_is_recorded_not_sent_again() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
+    let root = dir.path();
+    let built = built_emails(root);
+    let (jose_id, _) = built
+        .iter()
+        .find(|(_, b)| text(b).contains("jose.alvarez@example.com"))
+        .unwrap();
+    let note = serde_json::json!({
+        "id": "jose-alvarez", "event": "welcome_sent", "date": "2026-11-24",
+        "message_id": jose_id, "to": "jose.alvarez@example.com",
+        "subject": "Welcome to Inkwell Newsletters, José!"
+    });
+    fs::write(root.join(".content.affrel-sending"), note.to_string()).unwrap();
+    let output = run(root, &["send", "--yes"]);
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stderr).contains("recorded it now as sent"),
+        "{}",
+        text(&output.stderr)
+    );
+    let sent_ids: Vec<String> = smtp.received().iter().map(|(_, b)| message_id(b)).collect();
+    assert!(
+        !sent_ids.contains(jose_id),
+        "José's welcome is not sent again"
+    );
+    assert!(recorded_ids(root).contains(&("jose-alvarez".to_owned(), jose_id.clone())));
+    assert!(!root.join(".content.affrel-sending").exists());
+}
+
+// IMAP with STARTTLS, SMTP with TLS from the first byte, and the password from
+// `password_command`.
+#[test]
+fn starttls_implicit_tls_and_a_password_command_work() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let options = SmtpOptions {
+        implicit_tls: true,
+        ..SmtpOptions::default()
+    };
+    let Some(smtp) = Smtp::start(&ca, &options) else {
+        return;
+    };
+    let mut setup = Setup::new(&dovecot, smtp.port);
+    setup.imap_port = dovecot.starttls_port;
+    setup.imap_security = "starttls";
+    setup.smtp_security = "tls";
+    setup.password_command = Some(format!("[echo, {PASSWORD}]"));
+    let dir = project(&ca, &setup);
+    let root = dir.path();
+    let drafts = run_with_password(root, &["drafts"], "");
+    assert_exit(&drafts, 0);
+    assert_eq!(dovecot.messages("Drafts").len(), DUE);
+    let sent = run_with_password(root, &["send", "--yes", "--limit", "1"], "");
+    assert_exit(&sent, 0);
+    assert_eq!(smtp.received().len(), 1);
+}
+
+// A wrong password, an untrusted certificate, a closed port and a silent server each give
+// exit 1 and one clear message naming the server, change nothing, and never show a password.
+#[test]
+fn connection_failures_are_clear_and_change_nothing() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+        return;
+    };
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let cases = failure_cases(&dovecot, smtp.port, silent_port);
+    for (case, setup, password, expected) in cases {
+        let dir = project(&ca, &setup);
+        let root = dir.path();
+        let before = records(root);
+        let drafts_before = dovecot.messages("Drafts");
+        let args: &[&str] = if case.contains("SMTP") {
+            &["send", "--yes"]
+        } else {
+            &["drafts"]
+        };
+        let mut all = args.to_vec();
+        all.extend(["--root", root.to_str().unwrap()]);
+        let started = std::time::Instant::now();
+        let output = affrel(&all)
+            .env("AFFREL_MAIL_PASSWORD", password)
+            .env("AFFREL_MAIL_TIMEOUT", "2")
+            .output()
+            .unwrap();
+        assert_exit(&output, 1);
+        assert!(started.elapsed().as_secs() < 20, "{case}: gave up in time");
+        let all_output = both(&output);
+        assert!(all_output.contains(expected), "{case}: {all_output}");
+        assert!(all_output.contains("help:"), "{case}: says what to check");
+        for secret in [PASSWORD, WRONG] {
+            assert!(
+                !all_output.contains(secret),
+                "{case}: a password was printed"
+            );
+        }
+        assert_eq!(records(root), before, "{case}: no record changed");
+        assert_eq!(
+            dovecot.messages("Drafts"),
+            drafts_before,
+            "{case}: no draft changed"
+        );
+        assert!(smtp.received().is_empty(), "{case}: nothing was sent");
+    }
+    drop(silent);
+}
+
+/// A wrong password: distinctive, so that no output can contain it unnoticed.
+const WRONG: &str = "wrong-Pw-9x-never-printed";
+
+/// Each failure: its name, the setup that causes it, the password to use, and what the
+/// message must say.
+fn failure_cases(
+    dovecot: &Dovecot,
+    smtp_port: u16,
+    silent_port: u16,
+) -> Vec<(&'static str, Setup, &'static str, &'static str)> {
+    let base = || Setup::new(dovecot, smtp_port);
+    let untrusted = || Setup {
+        trust_ca: false,
+        ..base()
+    };
+    vec![
+        (
+            "wrong password, IMAP",
+            base(),
+            WRONG,
+            "refused the login of `sam@example.com`",
+        ),
+        ("wrong password, SMTP", base(), WRONG, "refused the login"),
+        (
+            "untrusted, IMAP",
+            untrusted(),
+            PASSWORD,
+            "has a certificate this machine does not trust",
+        ),
+        (
+            "untrusted, SMTP",
+            untrusted(),
+            PASSWORD,
+            "has a certificate this machine does not trust",
+        ),
+        (
+            "closed port, IMAP",
+            Setup {
+                imap_port: free_port(),
+                ..base()
+            },
+            PASSWORD,
+            "cannot connect to the IMAP server 127.0.0.1:",
+        ),
+        (
+            "closed port, SMTP",
+            Setup::new(dovecot, free_port()),
+            PASSWORD,
+            "cannot connect to the SMTP server localhost:",
+        ),
+        (
+            "silent, IMAP",
+            Setup {
+                imap_port: silent_port,
+                ..base()
+            },
+            PASSWORD,
+            "did not answer within 2 seconds",
+        ),
+        (
+            "silent, SMTP",
+            Setup::new(dovecot, silent_port),
+            PASSWORD,
+            "did not answer within 2 seconds",
+        ),
+    ]
+}
