@@ -654,3 +654,145 @@ fn failure_cases(
         ),
     ]
 }
+
+// The `mail` block is checked like the rest of the config: every problem located, a
+// password key refused with where the password comes from instead, `none` only on this
+// machine, and a `ca_file` that must hold a certificate. No server is needed.
+#[test]
+fn the_mail_block_is_checked_with_located_errors() {
+    let dir = demo();
+    let root = dir.path();
+    fs::create_dir_all(root.join("certs")).unwrap();
+    fs::write(root.join("certs/empty.pem"), "not a certificate\n").unwrap();
+    let config = root.join("content/config.yaml");
+    let mut text_config = fs::read_to_string(&config).unwrap();
+    let first_mail_line = text_config.lines().count() + 1;
+    text_config.push_str(
+        "mail:\n  imap:\n    host: imap.example.com\n    security: none\n    password: hunter2\n  smtp:\n    host: \"smtp example\"\n    port: 70000\n    security: ssl\n  ca_file: certs/empty.pem\n",
+    );
+    fs::write(&config, text_config).unwrap();
+    let output = run(root, &["check"]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    let line = |offset: usize| format!("content/config.yaml:{}:", first_mail_line + offset);
+    for (offset, message) in [
+        (
+            3,
+            "`security: none` would send your password to imap.example.com unencrypted",
+        ),
+        (4, "a password is not allowed in the config"),
+        (6, "`smtp example` is not a server name"),
+        (7, "`port` should be a port number from 1 to 65535"),
+        (8, "unknown security `ssl`"),
+        (9, "certs/empty.pem holds no certificate"),
+    ] {
+        let located = stderr
+            .lines()
+            .any(|l| l.starts_with(&line(offset)) && l.contains(message));
+        assert!(located, "{message} at {}:\n{stderr}", line(offset));
+    }
+    assert!(stderr.contains("AFFREL_MAIL_PASSWORD"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password is not repeated");
+}
+
+// `drafts` and `send` without a `mail` block say what to add.
+#[test]
+fn without_a_mail_block_the_mail_commands_say_what_to_add() {
+    let dir = demo();
+    for args in [&["drafts"][..], &["send", "--yes"][..]] {
+        let output = run(dir.path(), args);
+        assert_exit(&output, 1);
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("there is no `mail` block"), "{stderr}");
+        assert!(stderr.contains("help: add a `mail:` block"), "{stderr}");
+    }
+}
+
+// `message_id` belongs on the events that are emails, in `<…>` form, once per referral.
+#[test]
+fn message_ids_are_checked() {
+    let dir = demo();
+    let root = dir.path();
+    let record = root.join("content/referrals/ben-carter.yaml");
+    let mut text_record = fs::read_to_string(&record).unwrap();
+    text_record.push_str("  - { date: 2026-10-01, type: reply, message_id: \"<a@x.example>\" }\n  - { date: 2026-10-02, type: reply, message_id: \"<a@x.example>\" }\n  - { date: 2026-10-03, type: sale, message_id: \"<b@x.example>\" }\n  - { date: 2026-10-04, type: reply, message_id: \"no brackets\" }\n");
+    fs::write(&record, text_record).unwrap();
+    let output = run(root, &["check"]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    for message in [
+        "the `message_id` `<a@x.example>` is already used by event",
+        "`message_id` is only allowed on events that are emails",
+        "`no brackets` is not a Message-ID",
+    ] {
+        assert!(stderr.contains(message), "{message}:\n{stderr}");
+    }
+}
+
+// An email's Message-ID does not depend on the day of the week it is built: the same email
+// due on the same day keeps it.
+#[test]
+fn message_ids_do_not_change_with_the_as_of_date() {
+    let dir = demo();
+    let root = dir.path();
+    let ids_as_of = |date: &str| {
+        let out = root.join(format!("out-{date}"));
+        let output = run(
+            root,
+            &["build", "--as-of", date, "--out", out.to_str().unwrap()],
+        );
+        assert_exit(&output, 0);
+        let mut ids: Vec<(String, String)> = fs::read_dir(out.join("emails"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+            .map(|p| {
+                let eml = fs::read(p.with_extension("eml")).unwrap();
+                (fs::read_to_string(&p).unwrap(), message_id(&eml))
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let monday = ids_as_of("2026-11-23");
+    let tuesday = ids_as_of("2026-11-24");
+    let same_text: Vec<_> = monday
+        .iter()
+        .filter(|m| tuesday.iter().any(|t| t.0 == m.0))
+        .collect();
+    assert!(
+        !same_text.is_empty(),
+        "some emails read the same on both days"
+    );
+    for (text_both, id) in same_text {
+        let tuesday_id = &tuesday.iter().find(|t| t.0 == *text_both).unwrap().1;
+        assert_eq!(id, tuesday_id, "the same email keeps its Message-ID");
+    }
+}
+
+// `init` writes the `mail` block commented out; uncommented, it checks clean.
+#[test]
+fn init_writes_a_mail_block_to_uncomment() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    assert_exit(
+        &affrel(&["init", root.to_str().unwrap()]).output().unwrap(),
+        0,
+    );
+    let config = root.join("content/config.yaml");
+    let written = fs::read_to_string(&config).unwrap();
+    let start = written.find("# mail:").expect("a commented mail block");
+    let uncommented: String = written[start..]
+        .lines()
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let without_ca: String = uncommented
+        .lines()
+        .filter(|line| !line.contains("ca_file"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    fs::write(&config, format!("{}{without_ca}", &written[..start])).unwrap();
+    let output = run(root, &["check"]);
+    assert_exit(&output, 0);
+}
