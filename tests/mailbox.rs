@@ -782,17 +782,12 @@ fn init_writes_a_mail_block_to_uncomment() {
     let config = root.join("content/config.yaml");
     let written = fs::read_to_string(&config).unwrap();
     let start = written.find("# mail:").expect("a commented mail block");
-    let uncommented: String = written[start..]
-        .lines()
-        .map(|line| line.strip_prefix("# ").unwrap_or(line))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    let without_ca: String = uncommented
-        .lines()
-        .filter(|line| !line.contains("ca_file"))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    fs::write(&config, format!("{}{without_ca}", &written[..start])).unwrap();
+    let mut uncommented = written[..start].to_owned();
+    for line in written[start..].lines().filter(|line| !line.contains("ca_file")) {
+        uncommented.push_str(line.strip_prefix("# ").unwrap_or(line));
+        uncommented.push('\n');
+    }
+    fs::write(&config, uncommented).unwrap();
     let output = run(root, &["check"]);
     assert_exit(&output, 0);
 }
