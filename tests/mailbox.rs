@@ -783,7 +783,10 @@ fn init_writes_a_mail_block_to_uncomment() {
     let written = fs::read_to_string(&config).unwrap();
     let start = written.find("# mail:").expect("a commented mail block");
     let mut uncommented = written[..start].to_owned();
-    for line in written[start..].lines().filter(|line| !line.contains("ca_file")) {
+    for line in written[start..]
+        .lines()
+        .filter(|line| !line.contains("ca_file"))
+    {
         uncommented.push_str(line.strip_prefix("# ").unwrap_or(line));
         uncommented.push('\n');
     }
