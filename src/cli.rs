@@ -39,6 +39,8 @@ pub enum Command {
     Drafts(DraftsArgs),
     /// Send this week's emails over SMTP and record each one as it goes (a dry run without --yes).
     Send(SendArgs),
+    /// Read your sent and inbox folders and record the emails you sent and the replies you got (a dry run without --write).
+    Sync(SyncArgs),
     /// Print a shell completion script: `affrel completions bash > ~/.local/share/bash-completion/completions/affrel`.
     Completions(CompletionsArgs),
 }
@@ -232,6 +234,19 @@ pub struct SendArgs {
     pub common: CommonArgs,
 }
 
+/// Arguments of `affrel sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Read messages dated on or after this day [default: 30 days before today]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_as_of)]
+    pub since: Option<NaiveDate>,
+    /// Record the events (without it, only list what would be recorded)
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
 /// Arguments of `affrel completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -253,6 +268,7 @@ impl Command {
             Command::Import(args) => Some(&args.root),
             Command::Drafts(args) => Some(&args.common.root),
             Command::Send(args) => Some(&args.common.root),
+            Command::Sync(args) => Some(&args.root),
             Command::Init(_) | Command::Completions(_) => None,
         }
     }

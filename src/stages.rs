@@ -499,6 +499,27 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
     }
 }
 
+/// One referral's state as of `as_of`, without the rest of the project: for a command that
+/// looks at one person at a time (`sync`). `None` before they were referred, or when their
+/// program is unknown.
+pub fn state_of<'a>(
+    project: &'a Project,
+    referral: &'a Referral,
+    as_of: NaiveDate,
+) -> Option<AffiliateState<'a>> {
+    let program = project.config.programs.get(&referral.program)?;
+    let rules = &project.config.rules;
+    let week = Week::containing(as_of);
+    let timeline = Timeline {
+        referral,
+        program,
+        now: status(referral, program, rules, as_of),
+        before_week: status(referral, program, rules, plus_days(week.start, -1)),
+        past: Vec::new(),
+    };
+    affiliate_state(&timeline, &week, as_of)
+}
+
 /// The Sundays ending each of the `weeks` weeks before `week`, oldest first.
 fn history_sundays(week: &Week, weeks: u32) -> Vec<NaiveDate> {
     (1..=i64::from(weeks))

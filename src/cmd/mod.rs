@@ -13,6 +13,7 @@ pub mod init;
 pub mod log;
 pub mod new;
 pub mod send;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ fn dispatch(cli: &Cli) -> Exit {
         Command::Import(args) => import::run(args),
         Command::Drafts(args) => drafts::run(args),
         Command::Send(args) => send::run(args),
+        Command::Sync(args) => sync::run(args),
         Command::Completions(args) => completions::run(args.shell),
     }
 }

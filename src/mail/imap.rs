@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use imap::types::Flag;
 use mail_parser::MessageParser;
 use rustls::ClientConfig;
@@ -36,6 +37,15 @@ pub struct Fetched {
     pub uid: u32,
     pub bytes: Vec<u8>,
 }
+
+/// The header of one message, and the day the server received it.
+pub struct Header {
+    pub bytes: Vec<u8>,
+    pub received: Option<NaiveDate>,
+}
+
+/// How many messages one FETCH names, so that no command line grows without bound.
+const FETCH_BATCH: usize = 500;
 
 impl Mailbox {
     /// Connects, protects the connection as the config says, and logs in.
@@ -84,6 +94,46 @@ impl Mailbox {
             .select(mailbox_name(folder))
             .map(drop)
             .map_err(|err| folder_error(&self.label, folder, &err))
+    }
+
+    /// Opens `folder` read-only: nothing in it changes, not a flag, not a message.
+    pub fn examine(&mut self, folder: &str) -> Result<(), Diagnostic> {
+        self.session
+            .examine(mailbox_name(folder))
+            .map(drop)
+            .map_err(|err| folder_error(&self.label, folder, &err))
+    }
+
+    /// The UIDs of the messages of the selected folder received on or after `date` (IMAP
+    /// `SINCE`): the server searches, so a big folder is not downloaded.
+    pub fn since(&mut self, date: NaiveDate) -> Result<Vec<u32>, Diagnostic> {
+        let mut uids: Vec<u32> = self
+            .session
+            .uid_search(format!("SINCE {}", date.format("%-d-%b-%Y")))
+            .map_err(|err| command_error(&self.label, "search", &err))?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// The headers of these messages of the selected folder, read without marking any
+    /// seen.
+    pub fn headers(&mut self, uids: &[u32]) -> Result<Vec<Header>, Diagnostic> {
+        let mut headers = Vec::with_capacity(uids.len());
+        for batch in uids.chunks(FETCH_BATCH) {
+            let fetches = self
+                .session
+                .uid_fetch(uid_set(batch), "(UID INTERNALDATE BODY.PEEK[HEADER])")
+                .map_err(|err| command_error(&self.label, "read messages", &err))?;
+            headers.extend(fetches.iter().filter_map(|fetch| {
+                Some(Header {
+                    bytes: fetch.header()?.to_vec(),
+                    received: fetch.internal_date().map(|moment| moment.date_naive()),
+                })
+            }));
+        }
+        Ok(headers)
     }
 
     /// The UIDs of the messages of the selected folder that have the header `name`.

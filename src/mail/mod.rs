@@ -7,6 +7,7 @@ pub mod drafts;
 pub mod imap;
 pub mod password;
 pub mod smtp;
+pub mod sync;
 mod tls;
 
 use std::io;

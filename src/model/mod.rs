@@ -27,7 +27,9 @@ use crate::load::{self, Loaded, RawContent, RawEmail, Source};
 use config::{ProgramIndex, validate_config};
 use referral::{Validated, across_referrals, validate_referral};
 use text::{closest, quoted_list};
-pub use text::{did_you_mean, is_date_shaped, is_message_id, is_slug, parse_date};
+pub use text::{
+    did_you_mean, is_date_shaped, is_message_id, is_slug, is_spoofing_character, parse_date,
+};
 
 /// A whole validated project: what every later step works from.
 #[derive(Debug)]

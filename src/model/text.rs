@@ -20,7 +20,7 @@ pub(super) const MAX_LINE_CHARS: usize = 200;
 /// Bidirectional controls and invisible format characters that have no place in a name:
 /// they can reorder or hide what is shown. Zero-width joiners are not among them: Persian
 /// and Indic names and emoji need them.
-pub(super) fn is_spoofing_character(c: char) -> bool {
+pub fn is_spoofing_character(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'

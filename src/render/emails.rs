@@ -540,6 +540,29 @@ impl EmailTemplates<'_> {
         affiliate: &AffiliateState<'_>,
         action: NextAction,
     ) -> Result<RenderedEmail, Diagnostic> {
+        self.render_as_of(
+            config,
+            derived.as_of,
+            &derived.week.label,
+            affiliate,
+            action,
+        )
+    }
+
+    /// Whether there is a template for this kind of action.
+    pub fn has(&self, kind: ActionKind) -> bool {
+        self.by_kind.contains_key(&kind)
+    }
+
+    /// Renders the email for one action as of a date, in its week.
+    pub fn render_as_of(
+        &self,
+        config: &Config,
+        as_of: NaiveDate,
+        week: &str,
+        affiliate: &AffiliateState<'_>,
+        action: NextAction,
+    ) -> Result<RenderedEmail, Diagnostic> {
         let template = self.by_kind.get(&action.kind).ok_or_else(|| {
             Diagnostic::error("content/emails", format!("no `{}` template", action.kind))
         })?;
@@ -552,8 +575,8 @@ impl EmailTemplates<'_> {
             first_sale_on: affiliate.first_sale_on,
             minutes_invested: affiliate.minutes_invested,
             estimated_residual: affiliate.estimated_residual,
-            as_of: derived.as_of,
-            week: &derived.week.label,
+            as_of,
+            week,
         };
         self.render_email(template, &facts)
     }

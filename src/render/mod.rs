@@ -17,7 +17,7 @@ use rayon::prelude::{
 use crate::diagnostic::{Diagnostic, Diagnostics, WarningKind};
 use crate::model::{ActionKind, Project};
 use crate::report::{Naming, Report};
-use crate::stages::{AffiliateState, Derived, NextAction, Weeks};
+use crate::stages::{self, AffiliateState, Derived, NextAction, Weeks};
 
 use emails::{EmailTemplates, WrittenEmails};
 pub use emails::{RenderedEmail, eml_path};
@@ -136,6 +136,43 @@ pub fn emails_due(
         }
     }
     rendered
+}
+
+/// The email templates compiled once, to render the email of one referral's action at a
+/// time: `sync` asks what affrel wrote for someone on a given day.
+pub struct Mailer<'p> {
+    project: &'p Project,
+    templates: EmailTemplates<'p>,
+}
+
+impl<'p> Mailer<'p> {
+    /// Compiles the templates; `None` when one is broken (the problems are in `diagnostics`).
+    pub fn new(project: &'p Project, diagnostics: &mut Diagnostics) -> Option<Self> {
+        let templates = emails::compile(&project.email_templates, &project.config, diagnostics);
+        (!diagnostics.has_errors()).then_some(Self { project, templates })
+    }
+
+    /// The email affrel writes for the referral's next action as of `affiliate`'s date; `None`
+    /// when there is no action, or no template for it.
+    pub fn email_for(
+        &self,
+        affiliate: &AffiliateState<'_>,
+        as_of: chrono::NaiveDate,
+    ) -> Option<(NextAction, Result<RenderedEmail, Diagnostic>)> {
+        let action = affiliate.status.action?;
+        if !self.templates.has(action.kind) {
+            return None;
+        }
+        let week = stages::Week::containing(as_of);
+        let email = self.templates.render_as_of(
+            &self.project.config,
+            as_of,
+            &week.label,
+            affiliate,
+            action,
+        );
+        Some((action, email))
+    }
 }
 
 /// What every page of one build shares.

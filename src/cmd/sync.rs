@@ -1,0 +1,179 @@
+//! `affrel sync`: your sent and inbox folders, read without changing anything → the emails
+//! you sent that complete a referral's action, and the replies you got, listed (a dry run)
+//! or appended to the records, all or none.
+
+use std::fmt::Write as _;
+
+use chrono::{Days, NaiveDate};
+
+use crate::cli::{Exit, SyncArgs};
+use crate::cmd::{fail, not_changed, print_all, shown, today};
+use crate::console::say;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::edit::text::{EventFields, Item};
+use crate::edit::{Change, Session, referral};
+use crate::mail::imap::Mailbox;
+use crate::mail::sync::{self, Folder, Found, Message, Plan};
+use crate::mail::{self, password};
+use crate::model::{ImapSettings, MailSettings, Project};
+use crate::render::Mailer;
+
+/// How far back `sync` reads without `--since`.
+const DEFAULT_DAYS: u64 = 30;
+
+/// Lists, or with `--write` records, what the mailbox says happened.
+pub fn run(args: &SyncArgs) -> Exit {
+    let Some(today) = today() else {
+        return Exit::Usage;
+    };
+    let since = args.since.unwrap_or_else(|| {
+        today
+            .checked_sub_days(Days::new(DEFAULT_DAYS))
+            .unwrap_or(today)
+    });
+    let session = match Session::open(&args.root.path) {
+        Ok(session) => session,
+        Err(refused) => return not_changed(refused),
+    };
+    let (project, diagnostics) = session.project(today);
+    let Some(project) = project else {
+        return fail(&diagnostics);
+    };
+    let mut problems = Diagnostics::default();
+    let Some(mailer) = Mailer::new(&project, &mut problems) else {
+        return fail(&problems.into_sorted());
+    };
+    let plan = mail::settings(project.config.mail.as_ref())
+        .and_then(|mail| Ok((mail, mail::imap_settings(mail)?)))
+        .and_then(|(mail, imap)| read_folders(mail, imap, since))
+        .and_then(|messages| sync::plan(&project, &mailer, &messages));
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(problem) => return fail(&[problem]),
+    };
+    print_all(&diagnostics);
+    say(format_args!(
+        "{}",
+        listing(&plan, since, args.write).trim_end()
+    ));
+    if !args.write || plan.events.is_empty() {
+        return Exit::Success;
+    }
+    let changes = match changes(&session, &project, &plan) {
+        Ok(changes) => changes,
+        Err(problem) => return fail(&[problem]),
+    };
+    match session.apply(&changes, today) {
+        Ok(warnings) => {
+            print_all(&warnings);
+            for change in &changes {
+                say(format_args!(
+                    "updated {}",
+                    shown(&args.root.path, &change.path).display()
+                ));
+            }
+            Exit::Success
+        }
+        Err(refused) => not_changed(refused),
+    }
+}
+
+/// Reads the headers of the sent folder and of each inbox folder since `since`, read-only.
+fn read_folders(
+    mail: &MailSettings,
+    imap: &ImapSettings,
+    since: NaiveDate,
+) -> Result<Vec<Message>, Diagnostic> {
+    let password = password::password(mail)?;
+    let mut mailbox = Mailbox::connect(imap, mail, &password)?;
+    let folders = std::iter::once((Folder::Sent, &imap.sent))
+        .chain(imap.inbox.iter().map(|name| (Folder::Inbox, name)));
+    let mut messages = Vec::new();
+    for (folder, name) in folders {
+        mailbox.examine(name)?;
+        let uids = mailbox.since(since)?;
+        for header in mailbox.headers(&uids)? {
+            messages.extend(
+                sync::read(folder, name, &header.bytes, header.received)
+                    .filter(|message| message.date.is_none_or(|date| date >= since)),
+            );
+        }
+    }
+    mailbox.logout();
+    Ok(messages)
+}
+
+/// One change per referral, appending its events in date order.
+fn changes(session: &Session, project: &Project, plan: &Plan) -> Result<Vec<Change>, Diagnostic> {
+    plan.events
+        .iter()
+        .map(|(id, found)| {
+            let path = &referral(project, id)?.path;
+            let items: Vec<Item> = found.iter().map(item).collect();
+            session.append(path, &items)
+        })
+        .collect()
+}
+
+fn item(found: &Found) -> Item {
+    Item::event(&EventFields {
+        date: &found.date.to_string(),
+        kind: found.kind.as_str(),
+        note: found.note.as_deref(),
+        message_id: Some(&found.message_id),
+        ..EventFields::default()
+    })
+}
+
+/// What the folders add, per referral, then what was seen and not recorded.
+fn listing(plan: &Plan, since: NaiveDate, write: bool) -> String {
+    let mut out = String::new();
+    let count = plan.event_count();
+    let verb = if write { "records" } else { "would record" };
+    let _ = writeln!(
+        out,
+        "since {since}: {verb} {count} {} for {} {}; {} already recorded",
+        if count == 1 { "event" } else { "events" },
+        plan.events.len(),
+        if plan.events.len() == 1 {
+            "referral"
+        } else {
+            "referrals"
+        },
+        plan.already_recorded
+    );
+    for (id, found) in &plan.events {
+        let _ = writeln!(out, "  {id}");
+        for event in found {
+            let _ = writeln!(
+                out,
+                "    {}  {}  \"{}\" ({})",
+                event.date, event.kind, event.subject, event.folder_name
+            );
+        }
+    }
+    if !plan.unmatched.is_empty() {
+        let _ = writeln!(out, "seen but not recorded:");
+        for seen in &plan.unmatched {
+            let date = seen
+                .date
+                .map_or_else(|| "no date".to_owned(), |d| d.to_string());
+            let _ = write!(
+                out,
+                "  {}  {date}  \"{}\" ({}): {}",
+                seen.id, seen.subject, seen.folder_name, seen.why
+            );
+            if let Some(done) = &seen.done {
+                let _ = write!(out, "; if it completes their action: {done}");
+            }
+            out.push('\n');
+        }
+    }
+    if !write && count > 0 {
+        let _ = writeln!(
+            out,
+            "nothing was written; run again with --write to record them"
+        );
+    }
+    out
+}
