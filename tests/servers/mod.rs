@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod project;
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
