@@ -545,11 +545,11 @@ fn the_mail_block_is_checked_with_located_errors() {
     assert!(!stderr.contains("hunter2"), "the password is not repeated");
 }
 
-// `drafts` and `send` without a `mail` block say what to add.
+// `drafts`, `send` and `sync` without a `mail` block say what to add.
 #[test]
 fn without_a_mail_block_the_mail_commands_say_what_to_add() {
     let dir = demo();
-    for args in [&["drafts"][..], &["send", "--yes"][..]] {
+    for args in [&["drafts"][..], &["send", "--yes"][..], &["sync"][..]] {
         let output = run(dir.path(), args);
         assert_exit(&output, 1);
         let stderr = text(&output.stderr);

@@ -196,8 +196,8 @@ fn sync_records_what_was_sent_and_replied_exactly_once() {
 
 // Hostile headers: a 2 000-character subject, encoded words that decode to line breaks and
 // bidirectional controls, missing and invalid dates, a From with two addresses, malformed
-// Message-IDs, and a subject written to break out of YAML. Nothing crashes, and what reaches
-// the records is one clean line that `check` accepts.
+// Message-IDs, a subject written to break out of YAML, and a date after today. Nothing
+// crashes, and what reaches the records is one clean line that `check` accepts.
 #[test]
 fn hostile_headers_never_reach_a_record_unchecked() {
     let ca = TestCa::new();
@@ -216,6 +216,7 @@ fn hostile_headers_never_reach_a_record_unchecked() {
         format!("From: {ana}\r\nTo: {sam}\r\nSubject: bad date\r\nDate: yesterday-ish\r\nMessage-ID: <h-4@mail.example>\r\n\r\nx\r\n").into_bytes(),
         message("Sofia <sofia.rossi@example.com>, Mallory <mallory@evil.example>", sam, "two senders", "<h-5@mail.example>", ""),
         message(ana, sam, "no usable id", "<not an id>", ""),
+        format!("From: {ana}\r\nTo: {sam}\r\nSubject: from the future\r\nDate: Mon, 4 Jan 2027 09:00:00 +0000\r\nMessage-ID: <h-7@mail.example>\r\n\r\nx\r\n").into_bytes(),
         message(ana, sam, "\"}, type: sale, amount: 1e9, x: {\"", "<h-6@mail.example>", ""),
     ];
     for bytes in &cases {
@@ -236,7 +237,12 @@ fn hostile_headers_never_reach_a_record_unchecked() {
                 .is_some_and(|id| id.starts_with("<h-"))
         })
         .collect();
-    assert_eq!(replies.len(), 6, "{replies:?}");
+    assert_eq!(replies.len(), 7, "{replies:?}");
+    assert!(
+        text(&output.stderr).contains("2027-01-04 is after today (2026-11-24)"),
+        "a date after today is recorded, with the usual warning: {}",
+        text(&output.stderr)
+    );
     let notes: Vec<&str> = replies
         .iter()
         .map(|e| e["note"].as_str().unwrap())
