@@ -245,13 +245,14 @@ pub const RULES_KEYS: &[&str] = &[
 pub struct RawReport {
     pub title: Option<Field<String>>,
     pub history_weeks: Option<Field<u32>>,
+    pub cohort_months: Option<Field<u32>>,
     pub pseudonym_salt: Option<Field<String>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
 /// The keys of the `report` block.
-pub const REPORT_KEYS: &[&str] = &["title", "history_weeks", "pseudonym_salt"];
+pub const REPORT_KEYS: &[&str] = &["title", "history_weeks", "cohort_months", "pseudonym_salt"];
 
 /// `content/referrals/<id>.yaml` as written. Dates and enum words stay strings here so that
 /// `model` can explain a bad one in the user's terms.

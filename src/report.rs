@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::model::{ActionKind, Referral, Stage};
-use crate::stages::{Derived, HistoryPoint, Metrics, StageCounts, Urgency};
+use crate::stages::{Cohort, Derived, HistoryPoint, Metrics, StageCounts, Urgency};
 
 /// `report.json`, exactly as DESIGN specifies.
 #[derive(Debug, Serialize)]
@@ -24,6 +24,41 @@ pub struct Report {
     pub transitions: Vec<TransitionView>,
     pub metrics: MetricsView,
     pub history: Vec<HistoryView>,
+    /// The last `cohort_months` months of referrals, oldest first.
+    pub cohorts: Vec<CohortView>,
+}
+
+/// One month's cohort in `report.json`, money rounded to cents.
+#[derive(Debug, Clone, Serialize)]
+pub struct CohortView {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub referrals: usize,
+    pub contacted: usize,
+    pub median_days_to_welcome: Option<f64>,
+    pub with_sale: usize,
+    pub matured: usize,
+    pub first_sale_within_60_days: usize,
+    pub first_sale_rate_60_days: Option<f64>,
+    pub minutes_invested: u64,
+    pub estimated_residual: f64,
+}
+
+impl From<&Cohort> for CohortView {
+    fn from(cohort: &Cohort) -> Self {
+        Self {
+            month: cohort.month.format("%Y-%m").to_string(),
+            referrals: cohort.referrals,
+            contacted: cohort.contacted,
+            median_days_to_welcome: cohort.median_days_to_welcome,
+            with_sale: cohort.with_sale,
+            matured: cohort.matured,
+            first_sale_within_60_days: cohort.first_sale_within_60_days,
+            first_sale_rate_60_days: cohort.first_sale_rate_60_days,
+            minutes_invested: cohort.minutes_invested,
+            estimated_residual: cents(cohort.estimated_residual),
+        }
+    }
 }
 
 /// All eight stage counts as an object, in table order.
@@ -192,6 +227,7 @@ impl Report {
             transitions,
             metrics: MetricsView::from(&derived.metrics),
             history: derived.history.iter().map(HistoryView::from).collect(),
+            cohorts: derived.cohorts.iter().map(CohortView::from).collect(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Validated project + the date D → each relationship's stage and next action, the week's
 //! transitions, metrics and history. Pure: no I/O, no clock.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 
 use crate::model::{
@@ -318,6 +318,8 @@ pub struct AffiliateState<'a> {
     pub sales_this_week: usize,
     pub amount_this_week: f64,
     pub first_sale_on: Option<NaiveDate>,
+    /// The first welcome on or before D.
+    pub first_welcome_on: Option<NaiveDate>,
     /// The latest event other than a sale on or before D: the last time you were in touch.
     pub last_contact: Option<NaiveDate>,
     /// The `minutes` of events on or before D: the time you have spent on them.
@@ -382,6 +384,34 @@ pub struct Derived<'a> {
     pub metrics: Metrics,
     /// The previous `history_weeks` weeks, oldest first, then the current week as of D.
     pub history: Vec<HistoryPoint>,
+    /// The last `cohort_months` months of referrals, oldest first.
+    pub cohorts: Vec<Cohort>,
+}
+
+/// How many days after joining a first sale counts as early, and how old a referral must be
+/// for that to be judged.
+pub const COHORT_DAYS: i64 = 60;
+
+/// The referrals that joined in one month and are worth mentoring, as of D.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    /// The first day of the month.
+    pub month: NaiveDate,
+    pub referrals: usize,
+    /// With a welcome on or before D.
+    pub contacted: usize,
+    /// Days from joining to the first welcome, over the contacted.
+    pub median_days_to_welcome: Option<f64>,
+    /// With a sale on or before D.
+    pub with_sale: usize,
+    /// Joined at least [`COHORT_DAYS`] days before D: old enough to judge.
+    pub matured: usize,
+    /// Of the matured, those whose first sale came within [`COHORT_DAYS`] days of joining.
+    pub first_sale_within_60_days: usize,
+    /// That over `matured`; `None` when none has matured.
+    pub first_sale_rate_60_days: Option<f64>,
+    pub minutes_invested: u64,
+    pub estimated_residual: f64,
 }
 
 /// How many actions due after the report week are listed after this week's.
@@ -488,6 +518,7 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         })
         .collect();
     let metrics = metrics(&affiliates);
+    let cohorts = cohorts(&affiliates, as_of, project.config.report.cohort_months);
     Derived {
         as_of,
         week,
@@ -496,7 +527,74 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         transitions,
         metrics,
         history,
+        cohorts,
     }
+}
+
+/// The cohorts of the `months` months up to D's month, oldest first; months nobody joined
+/// in are there with zero counts.
+fn cohorts(affiliates: &[AffiliateState<'_>], as_of: NaiveDate, months: u32) -> Vec<Cohort> {
+    let last = first_of_month(as_of);
+    let first = last
+        .checked_sub_months(Months::new(months.saturating_sub(1)))
+        .unwrap_or(last);
+    let starts: Vec<NaiveDate> = (0..months)
+        .filter_map(|offset| first.checked_add_months(Months::new(offset)))
+        .take_while(|month| *month <= last)
+        .collect();
+    let matured_by = plus_days(as_of, -COHORT_DAYS);
+    let mut days_to_welcome: Vec<Vec<i64>> = vec![Vec::new(); starts.len()];
+    let mut cohorts: Vec<Cohort> = starts
+        .iter()
+        .map(|&month| Cohort {
+            month,
+            referrals: 0,
+            contacted: 0,
+            median_days_to_welcome: None,
+            with_sale: 0,
+            matured: 0,
+            first_sale_within_60_days: 0,
+            first_sale_rate_60_days: None,
+            minutes_invested: 0,
+            estimated_residual: 0.0,
+        })
+        .collect();
+    for affiliate in affiliates {
+        let referred_on = affiliate.referral.referred_on;
+        let Ok(index) = starts.binary_search(&first_of_month(referred_on)) else {
+            continue;
+        };
+        if affiliate.status.stage == Stage::NotWorthIt {
+            continue;
+        }
+        let cohort = &mut cohorts[index];
+        cohort.referrals += 1;
+        if let Some(welcome) = affiliate.first_welcome_on {
+            cohort.contacted += 1;
+            days_to_welcome[index].push((welcome - referred_on).num_days());
+        }
+        cohort.with_sale += usize::from(affiliate.first_sale_on.is_some());
+        if referred_on <= matured_by {
+            cohort.matured += 1;
+            let early = affiliate
+                .first_sale_on
+                .is_some_and(|sale| (sale - referred_on).num_days() <= COHORT_DAYS);
+            cohort.first_sale_within_60_days += usize::from(early);
+        }
+        cohort.minutes_invested += affiliate.minutes_invested;
+        cohort.estimated_residual += affiliate.estimated_residual;
+    }
+    for (cohort, days) in cohorts.iter_mut().zip(&mut days_to_welcome) {
+        cohort.median_days_to_welcome = median(days);
+        cohort.first_sale_rate_60_days = (cohort.matured > 0)
+            .then(|| cohort.first_sale_within_60_days as f64 / cohort.matured as f64);
+    }
+    cohorts
+}
+
+/// The first day of the date's month.
+fn first_of_month(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
 }
 
 /// One referral's state as of `as_of`, without the rest of the project: for a command that
@@ -608,6 +706,7 @@ fn affiliate_state<'a>(
         sales_this_week: sales_this_week.len(),
         amount_this_week: sales_this_week.iter().sum(),
         first_sale_on: first(events, EventKind::Sale),
+        first_welcome_on: first(events, EventKind::WelcomeSent),
         last_contact: latest(events, &contact_kinds),
         minutes_invested: minutes(events),
         minutes_this_week: minutes(events.iter().filter(|e| e.date >= week.start)),

@@ -191,7 +191,7 @@ fn public_pseudonyms_are_stable_across_weeks() {
             .collect()
     };
     let now = ids(this_week.path());
-    assert_eq!(now.len(), 19);
+    assert_eq!(now.len(), 31);
     assert!(now.is_subset(&ids(next_week.path())));
 }
 
@@ -381,7 +381,7 @@ fn csv_has_one_row_per_referral() {
     assert_eq!(&headers[0], "id");
     assert_eq!(&headers[4], "stage");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 19);
+    assert_eq!(rows.len(), 31);
     assert!(rows.iter().all(|row| row.len() == headers.len()));
     let zoe = rows.iter().find(|r| &r[0] == "zoe-muller").unwrap();
     assert_eq!(&zoe[1], "Zoë Müller");

@@ -581,6 +581,7 @@ fn project(referrals: Vec<Referral>) -> Project {
             report: ReportSettings {
                 title: "Affiliate relationships".to_owned(),
                 history_weeks: 4,
+                cohort_months: 12,
                 pseudonym_salt: None,
             },
             mail: None,

@@ -346,11 +346,15 @@ fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
 /// The most history weeks a report may chart: ten years.
 const MAX_HISTORY_WEEKS: u32 = 520;
 
+/// The most months of cohorts a report may show: ten years.
+const MAX_COHORT_MONTHS: u32 = 120;
+
 fn validate_report(check: &mut FileCheck<'_>, raw: Option<&RawReport>) -> ReportSettings {
     let at = |key| [Key::Field("report"), Key::Field(key)];
     let mut settings = ReportSettings {
         title: "Affiliate relationships".to_owned(),
         history_weeks: 12,
+        cohort_months: 12,
         pseudonym_salt: None,
     };
     let Some(raw) = raw else {
@@ -374,6 +378,21 @@ fn validate_report(check: &mut FileCheck<'_>, raw: Option<&RawReport>) -> Report
             );
         }
         settings.history_weeks = weeks;
+    }
+    let months_shape = format!("a whole number of months from 1 to {MAX_COHORT_MONTHS}");
+    if let Some(&months) = check.optional(
+        &at("cohort_months"),
+        raw.cohort_months.as_ref(),
+        &months_shape,
+    ) {
+        if months == 0 || months > MAX_COHORT_MONTHS {
+            check.error(
+                &at("cohort_months"),
+                format!("`cohort_months` is {months}, not from 1 to {MAX_COHORT_MONTHS}"),
+                "show between one month and ten years of cohorts",
+            );
+        }
+        settings.cohort_months = months.clamp(1, MAX_COHORT_MONTHS);
     }
     let salt = check.optional(
         &at("pseudonym_salt"),

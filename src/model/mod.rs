@@ -168,6 +168,8 @@ impl Default for Rules {
 pub struct ReportSettings {
     pub title: String,
     pub history_weeks: u32,
+    /// How many months of referral cohorts the report shows, up to D's month.
+    pub cohort_months: u32,
     pub pseudonym_salt: Option<String>,
 }
 

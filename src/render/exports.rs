@@ -1,5 +1,5 @@
-//! Derived weeks → the machine-readable exports: `report.csv` for spreadsheets,
-//! `agenda.ics` for calendars and `feed.xml` (Atom) for feed readers.
+//! Derived weeks → the machine-readable exports: `report.csv` and `cohorts.csv` for
+//! spreadsheets, `agenda.ics` for calendars and `feed.xml` (Atom) for feed readers.
 
 use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Person, Text};
 use chrono::{NaiveDate, NaiveTime};
@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{ActionKind, Project, Stage};
 use crate::render::emails::WrittenEmails;
 use crate::render::pages::{action_step, money, stage_label};
-use crate::report::Naming;
+use crate::report::{CohortView, Naming};
 use crate::stages::{Derived, NextAction, Urgency};
 
 /// The "Everyone" table as CSV, one row per referral sorted by id.
@@ -66,6 +66,19 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
     writer
         .into_inner()
         .map_err(|err| Diagnostic::error("report.csv", err.to_string()))
+}
+
+/// The cohorts as CSV, one row per month, oldest first, with `report.json`'s keys as the
+/// header; a null is an empty cell.
+pub fn cohorts_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
+    let failed = |err: &dyn std::fmt::Display| Diagnostic::error("cohorts.csv", err.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for cohort in &derived.cohorts {
+        writer
+            .serialize(CohortView::from(cohort))
+            .map_err(|err| failed(&err))?;
+    }
+    writer.into_inner().map_err(|err| failed(&err))
 }
 
 /// A cell that a spreadsheet shows as text: one starting like a formula gets a leading `'`.

@@ -3,6 +3,7 @@
 //! builds) the emails due this week with their pages, the calendar and the spreadsheet.
 //! Nothing waits in memory for the rest of the site, so memory stays flat as projects grow.
 
+mod charts;
 mod emails;
 mod exports;
 mod markdown;
@@ -290,6 +291,7 @@ impl Renderer<'_> {
                 exports::agenda_ics(current, &self.emails).as_bytes(),
             )?;
             sink.put("report.csv", &exports::everyone_csv(current)?)?;
+            sink.put("cohorts.csv", &exports::cohorts_csv(current)?)?;
         }
         Ok([
             plural(current.affiliates.len(), "referral", "referrals"),

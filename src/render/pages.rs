@@ -11,6 +11,7 @@ use tera::{Context, Tera};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Source, TEMPLATES_DIR};
 use crate::model::{ActionKind, Project, Rules, Stage};
+use crate::render::charts::{self, Cohorts, ReturnChart};
 use crate::render::emails::{RenderedEmail, WrittenEmails};
 use crate::render::{plural, template_help};
 use crate::report::{HistoryView, MetricsView, Naming, Report, StageCountsView, cents};
@@ -163,6 +164,8 @@ pub struct ReportPage<'a> {
     pub transitions: Vec<TransitionRow>,
     pub transitions_total: usize,
     pub trend: Trend,
+    pub cohorts: Cohorts,
+    pub returns: ReturnChart,
     pub programs: Vec<ProgramRow>,
     /// At most [`PEOPLE_LISTED`], of `people_total`; empty on archived weeks' pages.
     pub people: Vec<PersonRow>,
@@ -451,6 +454,8 @@ impl<'a> ReportPage<'a> {
             transitions: transition_rows(derived, naming),
             transitions_total: derived.transitions.len(),
             trend: trend(derived),
+            cohorts: charts::cohorts(derived),
+            returns: charts::returns(derived, naming),
             programs: program_rows(project, derived),
             people: if settings.current {
                 person_rows(derived, naming, settings.public)
