@@ -279,3 +279,37 @@ fn public_charts_show_pseudonyms_only() {
         .unwrap();
     assert!(text(&output.stdout).starts_with("ok:"));
 }
+
+// The time-against-return chart stays bounded: at most 2000 points, the rest counted in a
+// note that points to report.json.
+#[test]
+fn the_return_chart_draws_at_most_2000_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("content");
+    fs::create_dir_all(content.join("referrals")).unwrap();
+    fs::write(content.join("config.yaml"), CONFIG).unwrap();
+    for index in 0..2100 {
+        let record = format!(
+            "name: Person {index}\nemail: p{index}@example.com\nprogram: acme\nreferred_on: 2026-10-01\nevents:\n  - {{ date: 2026-10-02, type: welcome_sent, minutes: {} }}\n",
+            1 + index % 90
+        );
+        fs::write(
+            content.join("referrals").join(format!("p{index:04}.yaml")),
+            record,
+        )
+        .unwrap();
+    }
+    let out = build(dir.path(), &[]);
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    let returns = section(&html, "returns");
+    assert_eq!(returns.matches("<g class=\"pt").count(), 2000);
+    assert!(returns.contains("The 2000 referrals with the most time invested are drawn, of 2100"));
+    let minutes: Vec<u64> = attributes(returns, "data-minutes")
+        .iter()
+        .map(|m| m.parse().unwrap())
+        .collect();
+    assert!(
+        minutes.iter().all(|&m| m >= minutes[minutes.len() - 1]),
+        "the most time invested first"
+    );
+}
