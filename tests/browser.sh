@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real-browser tests of the pages affrel writes (tests/browser/*.test.mjs): builds the demo,
 # and a generated project of 2500 referrals whose pages must stay bounded, privately and with
-# --public, and checks them in headless Chromium: the rendered DOM, the filter and sort
+# --public, and checks them in headless Chromium: the rendered DOM, the charts, the filter and sort
 # controls with mouse and keyboard, the emails pages' pager, printing, axe-core in the light
 # and dark schemes, and html-validate on every HTML file of the demo. Needs Debian's `chromium` (or $CHROMIUM) and
 # the npm packages of package.json (`npm ci`); `cargo test` does not run this, .ci/run does.
