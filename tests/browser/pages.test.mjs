@@ -129,7 +129,7 @@ test("the report and the emails page fit a phone's width", async () => {
   }
 });
 
-test("a screenshot of the report is taken, under 600 KB", async () => {
+test("screenshots of the report and of its charts are taken, under 600 KB each", async () => {
   const page = await open(browser, join(site.private, "index.html"), { viewport: { width: 1280, height: 1000 } });
   const path = join(site.folder, "report.png");
   await page.screenshot({ path, fullPage: true });
@@ -140,9 +140,16 @@ test("a screenshot of the report is taken, under 600 KB", async () => {
   }
   const size = statSync(path).size;
   assert.ok(size > 0 && size < SCREENSHOT_LIMIT, `${size} bytes`);
+  // The cohorts and time against return, shown in the README's section about them.
+  const charts = join(site.folder, "charts.png");
+  const top = await page.$eval("#cohorts", (e) => Math.floor(e.getBoundingClientRect().top + scrollY - 12));
+  const end = await page.$eval("#returns", (e) => Math.ceil(e.getBoundingClientRect().bottom + scrollY + 12));
+  await page.screenshot({ path: charts, fullPage: true, clip: { x: 0, y: top, width: 1280, height: end - top } });
+  assert.ok(statSync(charts).size < SCREENSHOT_LIMIT, `${statSync(charts).size} bytes`);
   // Written to docs/ only when asked, so that CI leaves the tree as it found it.
   if (process.env.AFFREL_SCREENSHOT === "1") {
     copyFileSync(path, join(root, "docs", "report.png"));
-    console.log("wrote docs/report.png");
+    copyFileSync(charts, join(root, "docs", "charts.png"));
+    console.log("wrote docs/report.png and docs/charts.png");
   }
 });
