@@ -5,13 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::cli::{Exit, ImportArgs};
-use crate::cmd::{fail, locked_project, not_changed, print_all, shown, today};
+use crate::cmd::{append_all, fail, locked_project, print_all, today};
 use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
-use crate::edit::{Change, Session, referral};
 use crate::import::{self, NewSale, Plan};
-use crate::model::Project;
 
 /// Lists, or with `--write` records, the sales of an export.
 pub fn run(args: &ImportArgs) -> Exit {
@@ -50,35 +48,11 @@ pub fn run(args: &ImportArgs) -> Exit {
         }
         return Exit::Success;
     }
-    let changes = match changes(&session, &project, &plan) {
-        Ok(changes) => changes,
-        Err(problem) => return fail(&[problem]),
-    };
-    match session.apply(&changes, today) {
-        Ok(warnings) => {
-            print_all(&warnings);
-            for change in &changes {
-                say(format_args!(
-                    "updated {}",
-                    shown(&args.root.path, &change.path).display()
-                ));
-            }
-            Exit::Success
-        }
-        Err(refused) => not_changed(refused),
-    }
-}
-
-/// One change per referral, appending its new sales in file order.
-fn changes(session: &Session, project: &Project, plan: &Plan) -> Result<Vec<Change>, Diagnostic> {
-    plan.sales
+    let events = plan
+        .sales
         .iter()
-        .map(|(id, sales)| {
-            let path = &referral(project, id)?.path;
-            let items: Vec<Item> = sales.iter().map(sale_item).collect();
-            session.append(path, &items)
-        })
-        .collect()
+        .map(|(id, sales)| (id.as_str(), sales.iter().map(sale_item).collect()));
+    append_all(session, &project, events, today)
 }
 
 fn sale_item(sale: &NewSale) -> Item {

@@ -22,10 +22,11 @@ use std::sync::OnceLock;
 use chrono::{Datelike, NaiveDate};
 
 use crate::cli::{Cli, Command, Exit};
-use crate::console::{self, tell};
+use crate::console::{self, say, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics, WarningKind};
 use crate::edit::commit::{JOURNAL_FILE, Unfinished};
-use crate::edit::{Refused, Session};
+use crate::edit::text::Item;
+use crate::edit::{self, Change, Refused, Session};
 use crate::load;
 use crate::model::{self, Project};
 use crate::timings::Timings;
@@ -222,4 +223,38 @@ fn unfinished_summary(unfinished: &Unfinished) -> String {
         "  help: check the files listed, then run the command again for what is missing".to_owned()
     });
     lines.join("\n")
+}
+
+/// Appends each referral's new events to its record, then writes them all or none, naming
+/// each file changed: what `import --write` and `sync --write` finish with.
+pub fn append_all<'i>(
+    session: Session,
+    project: &Project,
+    events: impl Iterator<Item = (&'i str, Vec<Item>)>,
+    today: NaiveDate,
+) -> Exit {
+    let root = session.root().to_path_buf();
+    let changes: Result<Vec<Change>, Diagnostic> = events
+        .map(|(id, items)| {
+            let path = &edit::referral(project, id)?.path;
+            session.append(path, &items)
+        })
+        .collect();
+    let changes = match changes {
+        Ok(changes) => changes,
+        Err(problem) => return fail(&[problem]),
+    };
+    match session.apply(&changes, today) {
+        Ok(warnings) => {
+            print_all(&warnings);
+            for change in &changes {
+                say(format_args!(
+                    "updated {}",
+                    shown(&root, &change.path).display()
+                ));
+            }
+            Exit::Success
+        }
+        Err(refused) => not_changed(refused),
+    }
 }

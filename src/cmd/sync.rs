@@ -7,15 +7,15 @@ use std::fmt::Write as _;
 use chrono::{Days, NaiveDate};
 
 use crate::cli::{Exit, SyncArgs};
-use crate::cmd::{fail, not_changed, print_all, shown, today};
+use crate::cmd::{append_all, fail, not_changed, print_all, today};
 use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::edit::Session;
 use crate::edit::text::{EventFields, Item};
-use crate::edit::{Change, Session, referral};
 use crate::mail::imap::Mailbox;
 use crate::mail::sync::{self, Folder, Found, Message, Plan};
 use crate::mail::{self, password};
-use crate::model::{ImapSettings, MailSettings, Project};
+use crate::model::{ImapSettings, MailSettings};
 use crate::render::Mailer;
 
 /// How far back `sync` reads without `--since`.
@@ -59,23 +59,11 @@ pub fn run(args: &SyncArgs) -> Exit {
     if !args.write || plan.events.is_empty() {
         return Exit::Success;
     }
-    let changes = match changes(&session, &project, &plan) {
-        Ok(changes) => changes,
-        Err(problem) => return fail(&[problem]),
-    };
-    match session.apply(&changes, today) {
-        Ok(warnings) => {
-            print_all(&warnings);
-            for change in &changes {
-                say(format_args!(
-                    "updated {}",
-                    shown(&args.root.path, &change.path).display()
-                ));
-            }
-            Exit::Success
-        }
-        Err(refused) => not_changed(refused),
-    }
+    let events = plan
+        .events
+        .iter()
+        .map(|(id, found)| (id.as_str(), found.iter().map(item).collect()));
+    append_all(session, &project, events, today)
 }
 
 /// Reads the headers of the sent folder and of each inbox folder since `since`, read-only.
@@ -101,18 +89,6 @@ fn read_folders(
     }
     mailbox.logout();
     Ok(messages)
-}
-
-/// One change per referral, appending its events in date order.
-fn changes(session: &Session, project: &Project, plan: &Plan) -> Result<Vec<Change>, Diagnostic> {
-    plan.events
-        .iter()
-        .map(|(id, found)| {
-            let path = &referral(project, id)?.path;
-            let items: Vec<Item> = found.iter().map(item).collect();
-            session.append(path, &items)
-        })
-        .collect()
 }
 
 fn item(found: &Found) -> Item {
