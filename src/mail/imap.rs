@@ -361,17 +361,21 @@ fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
     }
 }
 
-fn connection_error(label: &str, err: &imap::Error) -> Diagnostic {
-    if let imap::Error::Io(io) = err
-        && is_timeout(io)
-    {
-        return silent_server("IMAP", label);
+/// The error for a server that went silent, else `diagnostic`.
+fn unless_silent(label: &str, err: &imap::Error, diagnostic: Diagnostic) -> Diagnostic {
+    match err {
+        imap::Error::Io(io) if is_timeout(io) => silent_server("IMAP", label),
+        _ => diagnostic,
     }
-    Diagnostic::error(
+}
+
+fn connection_error(label: &str, err: &imap::Error) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
         CONFIG,
         format!("the IMAP server {label} did not answer as IMAP: {err}"),
     )
-    .with_help("check `mail.imap.host`, `port` and `security` in content/config.yaml")
+    .with_help("check `mail.imap.host`, `port` and `security` in content/config.yaml");
+    unless_silent(label, err, diagnostic)
 }
 
 fn login_error(label: &str, user: &str, err: &imap::Error) -> Diagnostic {
@@ -380,26 +384,24 @@ fn login_error(label: &str, user: &str, err: &imap::Error) -> Diagnostic {
         imap::Error::Bad(response) => response.information.clone(),
         other => other.to_string(),
     };
-    Diagnostic::error(CONFIG, format!("the IMAP server {label} refused the login of `{user}`: {reply}"))
-        .with_help("check `mail.imap.user`, and the password that `password_command` prints (or AFFREL_MAIL_PASSWORD); many providers want an app password here")
+    let diagnostic = Diagnostic::error(CONFIG, format!("the IMAP server {label} refused the login of `{user}`: {reply}"))
+        .with_help("check `mail.imap.user`, and the password that `password_command` prints (or AFFREL_MAIL_PASSWORD); many providers want an app password here");
+    unless_silent(label, err, diagnostic)
 }
 
 fn folder_error(label: &str, folder: &str, err: &imap::Error) -> Diagnostic {
-    Diagnostic::error(CONFIG, format!("the IMAP server {label} cannot open the folder `{folder}`: {err}"))
-        .with_help("check the folder names under `mail.imap` (your mail client shows them; Gmail's drafts are `[Gmail]/Drafts`)")
+    let diagnostic = Diagnostic::error(CONFIG, format!("the IMAP server {label} cannot open the folder `{folder}`: {err}"))
+        .with_help("check the folder names under `mail.imap` (your mail client shows them; Gmail's drafts are `[Gmail]/Drafts`)");
+    unless_silent(label, err, diagnostic)
 }
 
 fn command_error(label: &str, what: &str, err: &imap::Error) -> Diagnostic {
-    if let imap::Error::Io(io) = err
-        && is_timeout(io)
-    {
-        return silent_server("IMAP", label);
-    }
-    Diagnostic::error(
+    let diagnostic = Diagnostic::error(
         CONFIG,
         format!("the IMAP server {label} could not {what}: {err}"),
     )
-    .with_help("run the command again; if it keeps failing, check the server's status")
+    .with_help("run the command again; if it keeps failing, check the server's status");
+    unless_silent(label, err, diagnostic)
 }
 
 #[cfg(test)]
