@@ -11,7 +11,7 @@ use mail_parser::MessageParser;
 use crate::cli::{DraftsArgs, Exit};
 use crate::cmd::{fail, print_all, today, validated_project};
 use crate::console::say;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostic;
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::{self, password};
@@ -26,7 +26,7 @@ pub fn run(args: &DraftsArgs) -> Exit {
     };
     let as_of = args.common.as_of.unwrap_or(today);
     let root = &args.common.root.path;
-    let (project, diagnostics) = validated_project(root, today, &mut Timings::new(false));
+    let (project, mut diagnostics) = validated_project(root, today, &mut Timings::new(false));
     let Some(project) = project else {
         return fail(&diagnostics.into_sorted());
     };
@@ -39,7 +39,6 @@ pub fn run(args: &DraftsArgs) -> Exit {
         Err(problem) => return fail(&[problem]),
     };
     let derived = stages::derive(&project, as_of);
-    let mut diagnostics: Diagnostics = diagnostics;
     let emails = render::emails_due(&project, &derived, &mut diagnostics);
     let diagnostics = diagnostics.into_sorted();
     if diagnostics.iter().any(Diagnostic::is_error) {
