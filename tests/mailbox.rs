@@ -12,7 +12,7 @@ use servers::project::{
     DUE, Setup, both, built_emails, message_id, project, recorded_ids, records, run,
     run_with_password, seen,
 };
-use servers::{Dovecot, PASSWORD, Smtp, SmtpOptions, TestCa, free_port};
+use servers::{Dovecot, PASSWORD, SmtpOptions, TestCa, free_port, start_both};
 
 /// Dovecot, and the demo project using it, after a first `drafts` run (checked on the way)
 /// with one draft of the user's own in the folder first. `None` when Dovecot is missing.
@@ -180,11 +180,7 @@ fn drafts_follow_edits_templates_and_done_actions() {
 // Message-ID and files a copy in Sent; a second `--yes` sends only the rest.
 #[test]
 fn send_lists_then_sends_and_records_each_email_once() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
-    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
     let mut setup = Setup::new(&dovecot, smtp.port);
@@ -258,15 +254,11 @@ fn send_lists_then_sends_and_records_each_email_once() {
 // exit 1, and exactly the email that went is recorded.
 #[test]
 fn a_dropped_connection_stops_the_run_with_what_was_sent_recorded() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
     let options = SmtpOptions {
         accept: Some(1),
         ..SmtpOptions::default()
     };
-    let Some(smtp) = Smtp::start(&ca, &options) else {
+    let Some((ca, dovecot, smtp)) = start_both(&options) else {
         return;
     };
     let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
@@ -288,15 +280,11 @@ fn a_dropped_connection_stops_the_run_with_what_was_sent_recorded() {
 // A refused recipient stops the run after recording the emails sent before it.
 #[test]
 fn a_refused_recipient_stops_the_run() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
     let options = SmtpOptions {
         refuse: Some("wei.chen@example.com".to_owned()),
         ..SmtpOptions::default()
     };
-    let Some(smtp) = Smtp::start(&ca, &options) else {
+    let Some((ca, dovecot, smtp)) = start_both(&options) else {
         return;
     };
     let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
@@ -317,11 +305,7 @@ fn a_refused_recipient_stops_the_run() {
 // recorded by the next run and never sent again.
 #[test]
 fn an_email_left_on_its_way_is_recorded_not_sent_again() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
-    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
     let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
@@ -357,15 +341,11 @@ fn an_email_left_on_its_way_is_recorded_not_sent_again() {
 // `password_command`.
 #[test]
 fn starttls_implicit_tls_and_a_password_command_work() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
     let options = SmtpOptions {
         implicit_tls: true,
         ..SmtpOptions::default()
     };
-    let Some(smtp) = Smtp::start(&ca, &options) else {
+    let Some((ca, dovecot, smtp)) = start_both(&options) else {
         return;
     };
     let mut setup = Setup::new(&dovecot, smtp.port);
@@ -387,11 +367,7 @@ fn starttls_implicit_tls_and_a_password_command_work() {
 // exit 1 and one clear message naming the server, change nothing, and never show a password.
 #[test]
 fn connection_failures_are_clear_and_change_nothing() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
-    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

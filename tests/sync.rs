@@ -12,7 +12,7 @@ mod servers;
 
 use common::{assert_exit, text};
 use servers::project::{DUE, Setup, built_emails, message_id, project, recorded_ids, run};
-use servers::{Dovecot, Smtp, SmtpOptions, TestCa, free_port};
+use servers::{Dovecot, SmtpOptions, TestCa, free_port, start_both};
 
 /// Today in the tests: 2026-11-24.
 const TODAY: &str = "Tue, 24 Nov 2026";
@@ -108,11 +108,7 @@ fn mailbox_state(dovecot: &Dovecot) -> Vec<Vec<(Vec<String>, Vec<u8>)>> {
 // changes.
 #[test]
 fn sync_records_what_was_sent_and_replied_exactly_once() {
-    let ca = TestCa::new();
-    let Some(dovecot) = Dovecot::start(&ca) else {
-        return;
-    };
-    let Some(smtp) = Smtp::start(&ca, &SmtpOptions::default()) else {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
     let mut setup = Setup::new(&dovecot, smtp.port);

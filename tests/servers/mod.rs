@@ -348,6 +348,15 @@ service anvil {{
     )
 }
 
+/// A certificate authority, Dovecot and an SMTP server behaving as `options` says, all
+/// trusting that authority; `None` when a server is missing.
+pub fn start_both(options: &SmtpOptions) -> Option<(TestCa, Dovecot, Smtp)> {
+    let ca = TestCa::new();
+    let dovecot = Dovecot::start(&ca)?;
+    let smtp = Smtp::start(&ca, options)?;
+    Some((ca, dovecot, smtp))
+}
+
 /// How the SMTP server behaves.
 #[derive(Default, Clone)]
 pub struct SmtpOptions {
