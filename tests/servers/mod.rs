@@ -298,6 +298,8 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 auth_mechanisms = plain login
+# Answer a failed login at once: the failure tests give the client 2 seconds.
+auth_failure_delay = 0
 default_internal_user = {internal}
 default_internal_group = {internal}
 default_login_user = {login}
