@@ -276,8 +276,8 @@ fn log_names_an_unknown_event_type() {
 // folder flushed, all before "recorded" is printed.
 #[test]
 fn a_recorded_change_is_on_disk_before_it_is_reported() {
-    if Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: strace is not installed (apt-get install strace); .ci/run installs it");
+    if let Some(reason) = strace_unusable() {
+        eprintln!("SKIPPED: {reason}");
         return;
     }
     let dir = demo();
@@ -328,4 +328,22 @@ fn a_recorded_change_is_on_disk_before_it_is_reported() {
         flushed < renamed && renamed < folder && folder < reported,
         "out of order:\n{calls}"
     );
+}
+
+/// Why `strace` cannot trace a process here, if it cannot: not installed, or tracing is
+/// not permitted (a container without `CAP_SYS_PTRACE`, say).
+fn strace_unusable() -> Option<String> {
+    match Command::new("strace")
+        .args(["-o", "/dev/null", "true"])
+        .output()
+    {
+        Err(err) => Some(format!(
+            "strace is not installed ({err}); apt-get install strace, as .ci/run does"
+        )),
+        Ok(probe) if !probe.status.success() => Some(format!(
+            "strace cannot trace here: {}",
+            text(&probe.stderr).trim()
+        )),
+        Ok(_) => None,
+    }
 }
