@@ -3,13 +3,14 @@
 //! The demo project, as of 2026-11-24, has ten emails due.
 
 use std::fs;
+use std::process::Stdio;
 
 mod common;
 mod servers;
 
 use common::{affrel, assert_exit, demo, text};
 use servers::project::{
-    DUE, Setup, both, built_emails, message_id, project, recorded_ids, records, run,
+    DUE, Setup, both, built_emails, command, message_id, project, recorded_ids, records, run,
     run_with_password, seen,
 };
 use servers::{Dovecot, PASSWORD, SmtpOptions, TestCa, free_port, start_both};
@@ -89,6 +90,34 @@ fn drafts_are_added_once_and_read_as_their_eml() {
         drafts,
         "a second run changes nothing"
     );
+}
+
+// Two `drafts` runs started at once take turns: each email is in the folder once.
+#[test]
+fn two_drafts_runs_at_once_add_each_draft_once() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, free_port()));
+    let root = dir.path();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            command(root, &["drafts"], PASSWORD)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        assert_exit(&run.wait_with_output().unwrap(), 0);
+    }
+    let drafts = dovecot.messages("Drafts");
+    let mut ids: Vec<String> = drafts.iter().map(|(_, bytes)| message_id(bytes)).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((drafts.len(), ids.len()), (DUE, DUE));
 }
 
 // A draft the user edited is theirs: neither replaced nor added again. A template edit

@@ -9,15 +9,15 @@ use imap::types::Flag;
 use mail_parser::MessageParser;
 
 use crate::cli::{DraftsArgs, Exit};
-use crate::cmd::{fail, print_all, today, validated_project};
+use crate::cmd::{fail, not_changed, print_all, today};
 use crate::console::say;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::edit::Session;
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::{self, password};
 use crate::render::{self, RenderedEmail};
 use crate::stages;
-use crate::timings::Timings;
 
 /// Brings the drafts folder in line with this week's emails.
 pub fn run(args: &DraftsArgs) -> Exit {
@@ -26,10 +26,18 @@ pub fn run(args: &DraftsArgs) -> Exit {
     };
     let as_of = args.common.as_of.unwrap_or(today);
     let root = &args.common.root.path;
-    let (project, mut diagnostics) = validated_project(root, today, &mut Timings::new(false));
-    let Some(project) = project else {
-        return fail(&diagnostics.into_sorted());
+    // The project lock: two runs of `drafts`, or `drafts` and `send`, never work on the
+    // mailbox at once, so no draft is added twice and none is added for an email being sent.
+    let session = match Session::open(root) {
+        Ok(session) => session,
+        Err(refused) => return not_changed(refused),
     };
+    let (project, read_problems) = session.project(today);
+    let Some(project) = project else {
+        return fail(&read_problems);
+    };
+    let mut diagnostics = Diagnostics::default();
+    diagnostics.extend(read_problems);
     let settings = mail::settings(project.config.mail.as_ref()).and_then(|mail| {
         let imap = mail::imap_settings(mail)?;
         Ok((mail, imap))

@@ -5,7 +5,8 @@
 //! Every command that changes records runs one [`Session`]: it holds the project lock for
 //! its whole life, so two affrel processes never change records at once and no update is
 //! lost; it takes back a change that a killed process left half-made; and it writes several
-//! files all or none ([`commit`]).
+//! files all or none ([`commit`]). `drafts` runs one too, only for the lock: its mailbox
+//! work then never overlaps another `drafts` or a `send`.
 
 pub mod commit;
 pub mod pending;
@@ -81,7 +82,7 @@ impl Session {
         }
         let lock = Lock::acquire(&root.join(LOCK_FILE), |holder| {
             tell(format_args!(
-                "waiting for {} to finish changing records…",
+                "waiting for {} to finish…",
                 lock::describe(holder)
             ));
         })

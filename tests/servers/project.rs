@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use mail_parser::MessageParser;
 
@@ -68,13 +68,18 @@ pub fn run(root: &Path, args: &[&str]) -> Output {
 }
 
 pub fn run_with_password(root: &Path, args: &[&str], password: &str) -> Output {
+    command(root, args, password).output().unwrap()
+}
+
+/// affrel on the project, with this mailbox password, ready to run.
+pub fn command(root: &Path, args: &[&str], password: &str) -> Command {
     let mut all = args.to_vec();
     all.extend(["--root", root.to_str().unwrap()]);
-    affrel(&all)
+    let mut command = affrel(&all);
+    command
         .env("AFFREL_MAIL_PASSWORD", password)
-        .env("AFFREL_MAIL_TIMEOUT", "10")
-        .output()
-        .unwrap()
+        .env("AFFREL_MAIL_TIMEOUT", "10");
+    command
 }
 
 /// Every record of the project, for "nothing changed".
