@@ -8,7 +8,7 @@ use std::process::Stdio;
 mod common;
 mod servers;
 
-use common::{affrel, assert_exit, demo, text};
+use common::{Immutable, affrel, assert_exit, demo, text};
 use servers::project::{
     DUE, Setup, both, built_emails, command, message_id, project, recorded_ids, records, run,
     run_with_password, seen,
@@ -364,6 +364,63 @@ fn an_email_left_on_its_way_is_recorded_not_sent_again() {
     );
     assert!(recorded_ids(root).contains(&("jose-alvarez".to_owned(), jose_id.clone())));
     assert!(!root.join(".content.affrel-sending").exists());
+}
+
+// An email the server took but that could not be recorded (its record cannot be replaced)
+// stops the run with exit 1 and says so; the next `send`, even a listing, records it first,
+// and no email is ever sent twice.
+#[test]
+fn an_email_sent_but_not_recorded_is_recorded_by_the_next_run() {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, smtp.port));
+    let root = dir.path();
+    let records_folder = root.join("content/referrals");
+    let locked: Option<Vec<Immutable>> = walkdir::WalkDir::new(&records_folder)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| Immutable::make(entry.path()))
+        .collect();
+    let Some(locked) = locked else {
+        return;
+    };
+    let output = run(root, &["send", "--yes", "--limit", "2"]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("error: stopped after sending 1 of 2: the last was sent but could not be recorded; the next `affrel send` records it before anything else"),
+        "{stderr}"
+    );
+    assert_eq!(smtp.received().len(), 1, "the run stopped after the first");
+    assert!(!stderr.contains("nothing was written"), "{stderr}");
+    assert!(recorded_ids(root).is_empty());
+    drop(locked);
+
+    let listing = run(root, &["send"]);
+    assert_exit(&listing, 0);
+    assert!(
+        text(&listing.stderr).contains("recorded it now as sent"),
+        "{}",
+        text(&listing.stderr)
+    );
+    let first = message_id(&smtp.received()[0].1);
+    assert_eq!(
+        recorded_ids(root)
+            .iter()
+            .map(|(_, id)| id)
+            .collect::<Vec<_>>(),
+        [&first]
+    );
+    assert!(!root.join(".content.affrel-sending").exists());
+
+    assert_exit(&run(root, &["send", "--yes"]), 0);
+    let mut sent: Vec<String> = smtp.received().iter().map(|(_, b)| message_id(b)).collect();
+    let all = sent.len();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), all, "no email was sent twice");
 }
 
 // IMAP with STARTTLS, SMTP with TLS from the first byte, and the password from

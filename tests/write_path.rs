@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{affrel, assert_exit, demo, run_in, text};
+use common::{Immutable, affrel, assert_exit, demo, run_in, text};
 
 /// The journal a change to several records keeps beside `content/`.
 const JOURNAL: &str = ".content.affrel-journal";
@@ -32,36 +32,6 @@ fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 fn referral(root: &Path, id: &str) -> PathBuf {
     root.join("content/referrals").join(format!("{id}.yaml"))
-}
-
-/// Makes a file immutable (`chattr +i`) for as long as it lives, so that no rename can
-/// replace it; `None`, after saying why, where this machine cannot.
-struct Immutable(PathBuf);
-
-impl Immutable {
-    fn make(path: &Path) -> Option<Self> {
-        let made = Command::new("chattr").arg("+i").arg(path).output();
-        match made {
-            Ok(output) if output.status.success() => Some(Self(path.to_path_buf())),
-            Ok(output) => {
-                eprintln!(
-                    "SKIPPED: `chattr +i` failed here ({}); this test needs root on a file system with immutable files",
-                    text(&output.stderr).trim()
-                );
-                None
-            }
-            Err(err) => {
-                eprintln!("SKIPPED: `chattr` is not available ({err}); install e2fsprogs");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
-    }
 }
 
 // `done` on two records where the second cannot be replaced: the first is put back, so "nothing

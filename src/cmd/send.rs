@@ -251,10 +251,16 @@ fn stopped(stop: Stop, sent: usize, total: usize) -> Exit {
             tell(format_args!("{summary}"));
         }
         Stop::NotRecorded(refused) => {
+            match refused {
+                Refused::Unchanged(problems) => print_all(&problems),
+                unfinished @ Refused::Unfinished(_) => {
+                    let _ = not_changed(unfinished);
+                }
+            }
             tell(format_args!(
-                "error: the last email was sent but could not be recorded; the next `affrel send` records it before anything else"
+                "error: stopped after sending {} of {total}: the last was sent but could not be recorded; the next `affrel send` records it before anything else",
+                sent + 1
             ));
-            let _ = not_changed(refused);
         }
     }
     Exit::InvalidContent

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn text(bytes: &[u8]) -> String {
@@ -65,4 +65,34 @@ pub fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
     copy_tree(&repo().join("content"), &dir.path().join("content"));
     dir
+}
+
+/// Makes a file immutable (`chattr +i`) for as long as it lives, so that no rename can
+/// replace it; `None`, after saying why, where this machine cannot.
+pub struct Immutable(PathBuf);
+
+impl Immutable {
+    pub fn make(path: &Path) -> Option<Self> {
+        let made = Command::new("chattr").arg("+i").arg(path).output();
+        match made {
+            Ok(output) if output.status.success() => Some(Self(path.to_path_buf())),
+            Ok(output) => {
+                eprintln!(
+                    "SKIPPED: `chattr +i` failed here ({}); this test needs root on a file system with immutable files",
+                    text(&output.stderr).trim()
+                );
+                None
+            }
+            Err(err) => {
+                eprintln!("SKIPPED: `chattr` is not available ({err}); install e2fsprogs");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
 }
