@@ -108,6 +108,16 @@ impl Diagnostic {
         self
     }
 
+    /// Puts `first` before the advice it already has.
+    #[must_use]
+    pub fn with_help_first(mut self, first: &str) -> Self {
+        self.help = Some(match self.help.take() {
+            Some(help) => format!("{first}; {help}"),
+            None => first.to_owned(),
+        });
+        self
+    }
+
     /// Errors first, then warnings; each by file, line and column.
     fn sort_key(&self) -> (Severity, &Path, usize, usize, &str) {
         (

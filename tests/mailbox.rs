@@ -120,6 +120,77 @@ fn two_drafts_runs_at_once_add_each_draft_once() {
     assert_eq!((drafts.len(), ids.len()), (DUE, DUE));
 }
 
+// A drafts folder the server does not have: exit 1, and the help lists the server's own
+// folders, its drafts and sent folders marked and names beyond ASCII decoded, to copy from.
+#[test]
+fn a_missing_folder_is_named_with_the_servers_folders() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    dovecot.client().create("Entw&APw-rfe").unwrap();
+    let dir = project(&ca, &Setup::new(&dovecot, free_port()));
+    let root = dir.path();
+    let config = root.join("content/config.yaml");
+    let text_before = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text_before.replace(
+            "    inbox: [INBOX",
+            "    drafts: Brouillons\n    inbox: [INBOX",
+        ),
+    )
+    .unwrap();
+    let output = run(root, &["drafts"]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the folder `Brouillons`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"this server's folders are "Drafts" (drafts), "Sent" (sent), "#),
+        "{stderr}"
+    );
+    assert!(stderr.contains(r#""Entwürfe""#), "{stderr}");
+    assert!(stderr.contains(r#""INBOX""#), "{stderr}");
+    assert!(
+        stderr.contains(r#"Copy a name with its quotes, as in `drafts: "Drafts"`"#),
+        "{stderr}"
+    );
+}
+
+// `save_sent` with a sent folder the server does not have: the run stops before sending
+// anything, naming the folders that exist.
+#[test]
+fn a_missing_sent_folder_stops_send_before_sending() {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
+        return;
+    };
+    let mut setup = Setup::new(&dovecot, smtp.port);
+    setup.save_sent = true;
+    let dir = project(&ca, &setup);
+    let root = dir.path();
+    let config = root.join("content/config.yaml");
+    let text_before = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text_before.replace("    inbox: [INBOX", "    sent: Gesendet\n    inbox: [INBOX"),
+    )
+    .unwrap();
+    let before = records(root);
+    let output = run(root, &["send", "--yes"]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the folder `Gesendet`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(r#""Sent" (sent)"#), "{stderr}");
+    assert!(smtp.received().is_empty(), "nothing was sent");
+    assert_eq!(records(root), before);
+}
+
 // A draft the user edited is theirs: neither replaced nor added again. A template edit
 // replaces affrel's drafts of the emails it changes; a done action removes its draft.
 #[test]

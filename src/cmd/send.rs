@@ -118,7 +118,10 @@ fn send_all(
         let outbox = Outbox::connect(smtp, mail, &password)?;
         let sent_folder = if smtp.save_sent {
             let imap = mail::imap_settings(mail)?;
-            Some((Mailbox::connect(imap, mail, &password)?, imap.sent.as_str()))
+            let mut mailbox = Mailbox::connect(imap, mail, &password)?;
+            // A sent folder that cannot be opened stops the run before anything is sent.
+            mailbox.examine(&imap.sent)?;
+            Some((mailbox, imap.sent.as_str()))
         } else {
             None
         };
@@ -134,7 +137,7 @@ fn send_all(
             sent += 1;
             match &mut sent_folder {
                 Some((mailbox, folder)) => mailbox.append(folder, &bytes, &[Flag::Seen]).map_err(|problem| {
-                    Stop::Failed(vec![problem.with_help("the email was sent and recorded; only its copy in the sent folder is missing")])
+                    Stop::Failed(vec![problem.with_help_first("the email was sent and recorded; only its copy in the sent folder is missing")])
                 }),
                 None => Ok(()),
             }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use imap::types::Flag;
+use imap_proto::NameAttribute;
 use mail_parser::MessageParser;
 use rustls::ClientConfig;
 
@@ -90,18 +91,18 @@ impl Mailbox {
 
     /// Opens `folder` to change it.
     pub fn select(&mut self, folder: &str) -> Result<(), Diagnostic> {
-        self.session
-            .select(mailbox_name(folder))
-            .map(drop)
-            .map_err(|err| folder_error(&self.label, folder, &err))
+        match self.session.select(mailbox_name(folder)) {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.folder_error(folder, &err)),
+        }
     }
 
     /// Opens `folder` read-only: nothing in it changes, not a flag, not a message.
     pub fn examine(&mut self, folder: &str) -> Result<(), Diagnostic> {
-        self.session
-            .examine(mailbox_name(folder))
-            .map(drop)
-            .map_err(|err| folder_error(&self.label, folder, &err))
+        match self.session.examine(mailbox_name(folder)) {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.folder_error(folder, &err)),
+        }
     }
 
     /// The UIDs of the messages of the selected folder received on or after `date` (IMAP
@@ -192,12 +193,55 @@ impl Mailbox {
         flags: &[Flag<'static>],
     ) -> Result<(), Diagnostic> {
         let name = mailbox_name(folder);
-        self.session
+        let appended = self
+            .session
             .append(&name, bytes)
             .flags(flags.iter().cloned())
-            .finish()
-            .map(drop)
-            .map_err(|err| folder_error(&self.label, folder, &err))
+            .finish();
+        match appended {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.folder_error(folder, &err)),
+        }
+    }
+
+    /// The error for a folder the server cannot open, with the server's own folder names
+    /// in the help (its drafts and sent folders marked), so the user can copy the right one.
+    fn folder_error(&mut self, folder: &str, err: &imap::Error) -> Diagnostic {
+        if let imap::Error::Io(io) = err
+            && is_timeout(io)
+        {
+            return silent_server("IMAP", &self.label);
+        }
+        let folders = self.folders().unwrap_or_default();
+        Diagnostic::error(
+            CONFIG,
+            format!(
+                "the IMAP server {} cannot open the folder `{folder}`: {err}",
+                self.label
+            ),
+        )
+        .with_help(folder_help(&folders))
+    }
+
+    /// The folders a message can be in, with their special use, as the server lists them.
+    fn folders(&mut self) -> Option<Vec<Folder>> {
+        let names = self.session.list(Some(""), Some("*")).ok()?;
+        let folders = names
+            .iter()
+            .filter(|name| !name.attributes().contains(&NameAttribute::NoSelect))
+            .map(|name| Folder {
+                name: folder_name(name.name()),
+                role: name
+                    .attributes()
+                    .iter()
+                    .find_map(|attribute| match attribute {
+                        NameAttribute::Drafts => Some("drafts"),
+                        NameAttribute::Sent => Some("sent"),
+                        _ => None,
+                    }),
+            })
+            .collect();
+        Some(folders)
     }
 
     /// Whether [`Mailbox::remove`] can remove single messages here.
@@ -329,9 +373,60 @@ pub fn mailbox_name(name: &str) -> String {
     out
 }
 
+/// A folder name as the server writes it (modified UTF-7) → as the user writes it; a name
+/// that does not decode is shown as it came.
+fn folder_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('-') else {
+            return raw.to_owned();
+        };
+        match &after[..end] {
+            "" => out.push('&'),
+            encoded => match from_modified_base64(encoded) {
+                Some(text) => out.push_str(&text),
+                None => return raw.to_owned(),
+            },
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The alphabet of modified UTF-7's base64: `,` for `/`.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/// Modified base64 of UTF-16BE → the text, if it is that.
+fn from_modified_base64(encoded: &str) -> Option<String> {
+    let mut bits: u32 = 0;
+    let mut held = 0;
+    let mut bytes = Vec::new();
+    for c in encoded.bytes() {
+        let value = ALPHABET.iter().position(|&a| a == c)?;
+        bits = (bits << 6) | u32::try_from(value).ok()?;
+        held += 6;
+        if held >= 8 {
+            held -= 8;
+            bytes.push(u8::try_from(bits >> held).ok()?);
+            bits &= (1 << held) - 1;
+        }
+    }
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+        .collect();
+    String::from_utf16(&units).ok()
+}
+
 /// Base64 with `,` for `/` and no padding, as modified UTF-7 wants.
 fn modified_base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let b = [
@@ -389,10 +484,43 @@ fn login_error(label: &str, user: &str, err: &imap::Error) -> Diagnostic {
     unless_silent(label, err, diagnostic)
 }
 
-fn folder_error(label: &str, folder: &str, err: &imap::Error) -> Diagnostic {
-    let diagnostic = Diagnostic::error(CONFIG, format!("the IMAP server {label} cannot open the folder `{folder}`: {err}"))
-        .with_help("check the folder names under `mail.imap` (your mail client shows them; Gmail's drafts are `[Gmail]/Drafts`)");
-    unless_silent(label, err, diagnostic)
+/// A folder of the mailbox, as `LIST` names it.
+struct Folder {
+    /// Decoded from modified UTF-7.
+    name: String,
+    /// `drafts` or `sent` when the server marks it so (RFC 6154).
+    role: Option<&'static str>,
+}
+
+/// How many folder names a message lists.
+const FOLDERS_SHOWN: usize = 12;
+
+/// What to write under `mail.imap`: the server's folders, its drafts and sent ones first.
+fn folder_help(folders: &[Folder]) -> String {
+    const CHECK: &str = "check the folder names under `mail.imap` in content/config.yaml (`drafts`, `sent`, `inbox`)";
+    if folders.is_empty() {
+        return format!("{CHECK}; your mail client shows them");
+    }
+    let mut ordered: Vec<&Folder> = folders.iter().filter(|f| f.role.is_some()).collect();
+    ordered.extend(folders.iter().filter(|f| f.role.is_none()));
+    let mut shown: Vec<String> = ordered
+        .iter()
+        .take(FOLDERS_SHOWN)
+        .map(|folder| match folder.role {
+            Some(role) => format!("\"{}\" ({role})", folder.name),
+            None => format!("\"{}\"", folder.name),
+        })
+        .collect();
+    if ordered.len() > FOLDERS_SHOWN {
+        shown.push(format!("and {} more", ordered.len() - FOLDERS_SHOWN));
+    }
+    let example = ordered[0];
+    format!(
+        "{CHECK}; this server's folders are {}. Copy a name with its quotes, as in `{}: \"{}\"`",
+        shown.join(", "),
+        example.role.unwrap_or("drafts"),
+        example.name
+    )
 }
 
 fn command_error(label: &str, what: &str, err: &imap::Error) -> Diagnostic {
@@ -406,7 +534,7 @@ fn command_error(label: &str, what: &str, err: &imap::Error) -> Diagnostic {
 
 #[cfg(test)]
 mod tests {
-    use super::mailbox_name;
+    use super::{folder_name, mailbox_name};
 
     // Folder names beyond ASCII reach the server in modified UTF-7, `&` escaped.
     #[test]
@@ -416,5 +544,28 @@ mod tests {
         assert_eq!(mailbox_name("Tom & Jerry"), "Tom &- Jerry");
         assert_eq!(mailbox_name("台北"), "&U,BTFw-");
         assert_eq!(mailbox_name("[Gmail]/Brouillons"), "[Gmail]/Brouillons");
+    }
+
+    // The server's names read back as written, emoji (two UTF-16 units) included; a name
+    // that is not valid modified UTF-7 is shown as it came.
+    #[test]
+    fn folder_names_decode_from_modified_utf7() {
+        for name in [
+            "Drafts",
+            "Entwürfe",
+            "Tom & Jerry",
+            "台北",
+            "Отправленные",
+            "📬 Inbox",
+            "a&b&c",
+        ] {
+            assert_eq!(folder_name(&mailbox_name(name)), name);
+        }
+        assert_eq!(
+            folder_name("&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-"),
+            "Отправленные"
+        );
+        assert_eq!(folder_name("broken&AP"), "broken&AP");
+        assert_eq!(folder_name("odd&AA-"), "odd&AA-");
     }
 }
