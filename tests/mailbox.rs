@@ -402,7 +402,7 @@ fn a_refused_recipient_stops_the_run() {
 }
 
 // An email handed to the server by a run that was then killed, before it was recorded, is
-// recorded by the next run and never sent again.
+// not drafted, and is recorded by the next `send` and never sent again.
 #[test]
 fn an_email_left_on_its_way_is_recorded_not_sent_again() {
     let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
@@ -421,6 +421,21 @@ fn an_email_left_on_its_way_is_recorded_not_sent_again() {
         "subject": "Welcome to Inkwell Newsletters, José!"
     });
     fs::write(root.join(".content.affrel-sending"), note.to_string()).unwrap();
+    let drafted = run(root, &["drafts"]);
+    assert_exit(&drafted, 0);
+    assert!(
+        text(&drafted.stderr).contains("it is not drafted again; `affrel send` records it"),
+        "{}",
+        text(&drafted.stderr)
+    );
+    let drafts = dovecot.messages("Drafts");
+    assert_eq!(drafts.len(), DUE - 1);
+    assert!(
+        !drafts
+            .iter()
+            .any(|(_, bytes)| message_id(bytes) == *jose_id)
+    );
+
     let output = run(root, &["send", "--yes"]);
     assert_exit(&output, 0);
     assert!(

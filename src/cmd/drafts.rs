@@ -4,15 +4,16 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use imap::types::Flag;
 use mail_parser::MessageParser;
 
 use crate::cli::{DraftsArgs, Exit};
 use crate::cmd::{fail, not_changed, print_all, today};
-use crate::console::say;
+use crate::console::{say, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::edit::Session;
+use crate::edit::{Session, pending};
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::{self, password};
@@ -47,7 +48,10 @@ pub fn run(args: &DraftsArgs) -> Exit {
         Err(problem) => return fail(&[problem]),
     };
     let derived = stages::derive(&project, as_of);
-    let emails = render::emails_due(&project, &derived, &mut diagnostics);
+    let mut emails = render::emails_due(&project, &derived, &mut diagnostics);
+    if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
+        diagnostics.push(problem);
+    }
     let diagnostics = diagnostics.into_sorted();
     if diagnostics.iter().any(Diagnostic::is_error) {
         return fail(&diagnostics);
@@ -84,6 +88,23 @@ pub fn run(args: &DraftsArgs) -> Exit {
         }
         Err(problem) => fail(&[problem]),
     }
+}
+
+/// Leaves out the email that a stopped `send` handed to the server and did not record: it
+/// has gone, so it must not be drafted again.
+fn leave_out_email_on_its_way(
+    root: &Path,
+    emails: &mut Vec<RenderedEmail>,
+) -> Result<(), Diagnostic> {
+    let Some(note) = pending::read(root)? else {
+        return Ok(());
+    };
+    emails.retain(|email| email.message_id != note.message_id);
+    tell(format_args!(
+        "an earlier `affrel send` stopped after handing \"{}\" for {} to the server: it is not drafted again; `affrel send` records it",
+        note.subject, note.to
+    ));
+    Ok(())
 }
 
 /// Reads affrel's drafts in the folder, plans, and (unless a dry run) appends, then
