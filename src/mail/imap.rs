@@ -93,7 +93,7 @@ impl Mailbox {
     pub fn select(&mut self, folder: &str) -> Result<(), Diagnostic> {
         match self.session.select(mailbox_name(folder)) {
             Ok(_) => Ok(()),
-            Err(err) => Err(self.folder_error(folder, &err)),
+            Err(err) => Err(self.folder_error("cannot open", folder, &err)),
         }
     }
 
@@ -101,7 +101,7 @@ impl Mailbox {
     pub fn examine(&mut self, folder: &str) -> Result<(), Diagnostic> {
         match self.session.examine(mailbox_name(folder)) {
             Ok(_) => Ok(()),
-            Err(err) => Err(self.folder_error(folder, &err)),
+            Err(err) => Err(self.folder_error("cannot open", folder, &err)),
         }
     }
 
@@ -200,13 +200,14 @@ impl Mailbox {
             .finish();
         match appended {
             Ok(_) => Ok(()),
-            Err(err) => Err(self.folder_error(folder, &err)),
+            Err(err) => Err(self.folder_error("could not store a message in", folder, &err)),
         }
     }
 
-    /// The error for a folder the server cannot open, with the server's own folder names
-    /// in the help (its drafts and sent folders marked), so the user can copy the right one.
-    fn folder_error(&mut self, folder: &str, err: &imap::Error) -> Diagnostic {
+    /// The error for a folder the server cannot open or store in (`what` it could not do),
+    /// with the server's own folder names in the help (its drafts and sent folders marked),
+    /// so the user can copy the right one.
+    fn folder_error(&mut self, what: &str, folder: &str, err: &imap::Error) -> Diagnostic {
         if let imap::Error::Io(io) = err
             && is_timeout(io)
         {
@@ -216,7 +217,7 @@ impl Mailbox {
         Diagnostic::error(
             CONFIG,
             format!(
-                "the IMAP server {} cannot open the folder `{folder}`: {err}",
+                "the IMAP server {} {what} the folder `{folder}`: {err}",
                 self.label
             ),
         )
@@ -495,7 +496,9 @@ struct Folder {
 /// How many folder names a message lists.
 const FOLDERS_SHOWN: usize = 12;
 
-/// What to write under `mail.imap`: the server's folders, its drafts and sent ones first.
+/// What to write under `mail.imap`: the server's folders, its drafts and sent ones first,
+/// each quoted and escaped as YAML's double quotes want (no control character reaches the
+/// terminal).
 fn folder_help(folders: &[Folder]) -> String {
     const CHECK: &str = "check the folder names under `mail.imap` in content/config.yaml (`drafts`, `sent`, `inbox`)";
     if folders.is_empty() {
@@ -507,8 +510,8 @@ fn folder_help(folders: &[Folder]) -> String {
         .iter()
         .take(FOLDERS_SHOWN)
         .map(|folder| match folder.role {
-            Some(role) => format!("\"{}\" ({role})", folder.name),
-            None => format!("\"{}\"", folder.name),
+            Some(role) => format!("{:?} ({role})", folder.name),
+            None => format!("{:?}", folder.name),
         })
         .collect();
     if ordered.len() > FOLDERS_SHOWN {
@@ -516,7 +519,7 @@ fn folder_help(folders: &[Folder]) -> String {
     }
     let example = ordered[0];
     format!(
-        "{CHECK}; this server's folders are {}. Copy a name with its quotes, as in `{}: \"{}\"`",
+        "{CHECK}; this server's folders are {}. Copy a name with its quotes, as in `{}: {:?}`",
         shown.join(", "),
         example.role.unwrap_or("drafts"),
         example.name
