@@ -12,7 +12,7 @@ use crate::cli::{AgendaArgs, Exit};
 use crate::cmd::{fail, print_all, shown, today, validated_project};
 use crate::console;
 use crate::model::{ActionKind, Project, Stage};
-use crate::render::{action_step, eml_path, why};
+use crate::render::{action_step, eml_path, plural, why};
 use crate::stages::{self, AffiliateState, Derived, NextAction, Urgency};
 use crate::timings::Timings;
 use crate::write;
@@ -182,9 +182,12 @@ fn show(derived: &Derived<'_>, items: &[AgendaItem], root: &Path, style: Style) 
 fn entry(item: &AgendaItem, as_of: NaiveDate, root: &Path, style: Style) -> String {
     let late = (as_of - item.due).num_days();
     let when = match item.urgency {
-        Urgency::Overdue => style.paint("31", &format!("{}, {} late", item.due, days(late))),
+        Urgency::Overdue => style.paint(
+            "31",
+            &format!("{}, {} late", item.due, plural(late, "day", "days")),
+        ),
         Urgency::Due if late == 0 => format!("{}, today", item.due),
-        Urgency::Due if late > 0 => format!("{}, {} ago", item.due, days(late)),
+        Urgency::Due if late > 0 => format!("{}, {} ago", item.due, plural(late, "day", "days")),
         _ => item.due.to_string(),
     };
     let mut out = format!(
@@ -201,12 +204,4 @@ fn entry(item: &AgendaItem, as_of: NaiveDate, root: &Path, style: Style) -> Stri
     }
     out.push('\n');
     out
-}
-
-fn days(n: i64) -> String {
-    if n == 1 {
-        "1 day".to_owned()
-    } else {
-        format!("{n} days")
-    }
 }

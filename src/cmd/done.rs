@@ -22,7 +22,8 @@ pub fn run(args: &DoneArgs) -> Exit {
     let Some(today) = today() else {
         return Exit::Usage;
     };
-    let (session, project) = match locked_project(&args.root.path, today) {
+    // The warnings shown are those of the records changed, once changed.
+    let (session, project, _) = match locked_project(&args.root.path, today) {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };

@@ -10,10 +10,10 @@ use imap::types::Flag;
 use mail_parser::MessageParser;
 
 use crate::cli::{DraftsArgs, Exit};
-use crate::cmd::{fail, not_changed, print_all, today};
+use crate::cmd::{fail, locked_project, print_all, today};
 use crate::console::{say, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::edit::{Session, pending};
+use crate::edit::pending;
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::{self, password};
@@ -29,16 +29,12 @@ pub fn run(args: &DraftsArgs) -> Exit {
     let root = &args.common.root.path;
     // The project lock: two runs of `drafts`, or `drafts` and `send`, never work on the
     // mailbox at once, so no draft is added twice and none is added for an email being sent.
-    let session = match Session::open(root) {
-        Ok(session) => session,
-        Err(refused) => return not_changed(refused),
-    };
-    let (project, read_problems) = session.project(today);
-    let Some(project) = project else {
-        return fail(&read_problems);
+    let (_session, project, warnings) = match locked_project(root, today) {
+        Ok(locked) => locked,
+        Err(exit) => return exit,
     };
     let mut diagnostics = Diagnostics::default();
-    diagnostics.extend(read_problems);
+    diagnostics.extend(warnings);
     let settings = mail::settings(project.config.mail.as_ref()).and_then(|mail| {
         let imap = mail::imap_settings(mail)?;
         Ok((mail, imap))

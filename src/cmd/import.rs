@@ -10,6 +10,7 @@ use crate::console::say;
 use crate::diagnostic::Diagnostic;
 use crate::edit::text::{EventFields, Item};
 use crate::import::{self, NewSale, Plan};
+use crate::render::plural;
 
 /// Lists, or with `--write` records, the sales of an export.
 pub fn run(args: &ImportArgs) -> Exit {
@@ -26,7 +27,7 @@ pub fn run(args: &ImportArgs) -> Exit {
         }
     };
     // Read and planned under the lock, so that the records cannot change in between.
-    let (session, project) = match locked_project(&args.root.path, today) {
+    let (session, project, _) = match locked_project(&args.root.path, today) {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };
@@ -73,15 +74,15 @@ fn listing(plan: &Plan, file: &Path, write: bool) -> String {
         return format!(
             "{} adds nothing new; {} already recorded\n",
             file.display(),
-            count(plan.already_recorded, "row", "rows")
+            plural(plan.already_recorded, "row", "rows")
         );
     }
     let mut out = format!(
         "{} {verb} {} to {}; {} already recorded\n",
         file.display(),
-        count(plan.sale_count(), "sale", "sales"),
-        count(plan.sales.len(), "referral", "referrals"),
-        count(plan.already_recorded, "row", "rows"),
+        plural(plan.sale_count(), "sale", "sales"),
+        plural(plan.sales.len(), "referral", "referrals"),
+        plural(plan.already_recorded, "row", "rows"),
     );
     for (id, sales) in &plan.sales {
         let _ = writeln!(out, "  {id}");
@@ -97,8 +98,4 @@ fn listing(plan: &Plan, file: &Path, write: bool) -> String {
         }
     }
     out
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

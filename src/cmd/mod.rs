@@ -29,6 +29,7 @@ use crate::edit::text::Item;
 use crate::edit::{self, Change, Refused, Session};
 use crate::load;
 use crate::model::{self, Project};
+use crate::render::plural;
 use crate::timings::Timings;
 
 /// Runs one command and reports what happened on stderr/stdout; a command whose output
@@ -103,13 +104,17 @@ pub fn validated_project(
 }
 
 /// Takes the project lock, then loads and validates the project under it: for the commands
-/// that change records according to what the records say. `Err` holds the exit status after
+/// that change records, or the mailbox, according to what the records say. Also returns the
+/// project's warnings, for the commands that show them. `Err` holds the exit status after
 /// the problems were printed.
-pub fn locked_project(root: &Path, today: NaiveDate) -> Result<(Session, Project), Exit> {
+pub fn locked_project(
+    root: &Path,
+    today: NaiveDate,
+) -> Result<(Session, Project, Vec<Diagnostic>), Exit> {
     let session = Session::open(root).map_err(not_changed)?;
     let (project, diagnostics) = session.project(today);
     let project = project.ok_or_else(|| fail(&diagnostics))?;
-    Ok((session, project))
+    Ok((session, project, diagnostics))
 }
 
 /// A path relative to the root as the user can type it from where they ran the command.
@@ -174,9 +179,9 @@ fn grouped(n: usize) -> String {
 pub fn fail(diagnostics: &[Diagnostic]) -> Exit {
     print_all(diagnostics);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    let noun = if errors == 1 { "problem" } else { "problems" };
     tell(format_args!(
-        "error: {errors} {noun} found; nothing was written"
+        "error: {} found; nothing was written",
+        plural(errors, "problem", "problems")
     ));
     Exit::InvalidContent
 }

@@ -19,7 +19,7 @@ use crate::mail::imap::Mailbox;
 use crate::mail::password::password;
 use crate::mail::smtp::Outbox;
 use crate::model::{MailSettings, Project};
-use crate::render::{self, RenderedEmail};
+use crate::render::{self, RenderedEmail, plural};
 use crate::stages;
 
 /// Lists, or with `--yes` sends and records, the emails due this week.
@@ -62,7 +62,7 @@ pub fn run(args: &SendArgs) -> Exit {
         }
         say(format_args!(
             "would send {}; nothing was sent. Run again with --yes to send them",
-            count(emails.len())
+            plural(emails.len(), "email", "emails")
         ));
         return Exit::Success;
     }
@@ -149,7 +149,10 @@ fn send_all(
     if let Some((mailbox, _)) = sent_folder {
         mailbox.logout();
     }
-    say(format_args!("sent and recorded {}", count(sent)));
+    say(format_args!(
+        "sent and recorded {}",
+        plural(sent, "email", "emails")
+    ));
     Exit::Success
 }
 
@@ -267,12 +270,4 @@ fn stopped(stop: Stop, sent: usize, total: usize) -> Exit {
         }
     }
     Exit::InvalidContent
-}
-
-fn count(n: usize) -> String {
-    if n == 1 {
-        "1 email".to_owned()
-    } else {
-        format!("{n} emails")
-    }
 }

@@ -7,16 +7,15 @@ use std::fmt::Write as _;
 use chrono::{Days, NaiveDate};
 
 use crate::cli::{Exit, SyncArgs};
-use crate::cmd::{append_all, fail, not_changed, print_all, today};
+use crate::cmd::{append_all, fail, locked_project, print_all, today};
 use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::edit::Session;
 use crate::edit::text::{EventFields, Item};
 use crate::mail::imap::Mailbox;
 use crate::mail::sync::{self, Folder, Found, Message, Plan};
 use crate::mail::{self, password};
 use crate::model::{ImapSettings, MailSettings};
-use crate::render::Mailer;
+use crate::render::{Mailer, plural};
 
 /// How far back `sync` reads without `--since`.
 const DEFAULT_DAYS: u64 = 30;
@@ -31,13 +30,9 @@ pub fn run(args: &SyncArgs) -> Exit {
             .checked_sub_days(Days::new(DEFAULT_DAYS))
             .unwrap_or(today)
     });
-    let session = match Session::open(&args.root.path) {
-        Ok(session) => session,
-        Err(refused) => return not_changed(refused),
-    };
-    let (project, diagnostics) = session.project(today);
-    let Some(project) = project else {
-        return fail(&diagnostics);
+    let (session, project, diagnostics) = match locked_project(&args.root.path, today) {
+        Ok(locked) => locked,
+        Err(exit) => return exit,
     };
     let mut problems = Diagnostics::default();
     let Some(mailer) = Mailer::new(&project, &mut problems) else {
@@ -104,18 +99,12 @@ fn item(found: &Found) -> Item {
 /// What the folders add, per referral, then what was seen and not recorded.
 fn listing(plan: &Plan, since: NaiveDate, write: bool) -> String {
     let mut out = String::new();
-    let count = plan.event_count();
     let verb = if write { "records" } else { "would record" };
     let _ = writeln!(
         out,
-        "since {since}: {verb} {count} {} for {} {}; {} already recorded",
-        if count == 1 { "event" } else { "events" },
-        plan.events.len(),
-        if plan.events.len() == 1 {
-            "referral"
-        } else {
-            "referrals"
-        },
+        "since {since}: {verb} {} for {}; {} already recorded",
+        plural(plan.event_count(), "event", "events"),
+        plural(plan.events.len(), "referral", "referrals"),
         plan.already_recorded
     );
     for (id, found) in &plan.events {
@@ -145,7 +134,7 @@ fn listing(plan: &Plan, since: NaiveDate, write: bool) -> String {
             out.push('\n');
         }
     }
-    if !write && count > 0 {
+    if !write && plan.event_count() > 0 {
         let _ = writeln!(
             out,
             "nothing was written; run again with --write to record them"

@@ -108,14 +108,7 @@ impl Mailbox {
     /// The UIDs of the messages of the selected folder received on or after `date` (IMAP
     /// `SINCE`): the server searches, so a big folder is not downloaded.
     pub fn since(&mut self, date: NaiveDate) -> Result<Vec<u32>, Diagnostic> {
-        let mut uids: Vec<u32> = self
-            .session
-            .uid_search(format!("SINCE {}", date.format("%-d-%b-%Y")))
-            .map_err(|err| command_error(&self.label, "search", &err))?
-            .into_iter()
-            .collect();
-        uids.sort_unstable();
-        Ok(uids)
+        self.search(&format!("SINCE {}", date.format("%-d-%b-%Y")))
     }
 
     /// The headers of these messages of the selected folder, read without marking any
@@ -139,9 +132,14 @@ impl Mailbox {
 
     /// The UIDs of the messages of the selected folder that have the header `name`.
     pub fn with_header(&mut self, name: &str) -> Result<Vec<u32>, Diagnostic> {
+        self.search(&format!("HEADER {name} \"\""))
+    }
+
+    /// The UIDs, in order, of the messages of the selected folder that `query` finds.
+    fn search(&mut self, query: &str) -> Result<Vec<u32>, Diagnostic> {
         let mut uids: Vec<u32> = self
             .session
-            .uid_search(format!("HEADER {name} \"\""))
+            .uid_search(query)
             .map_err(|err| command_error(&self.label, "search", &err))?
             .into_iter()
             .collect();
@@ -208,9 +206,7 @@ impl Mailbox {
     /// with the server's own folder names in the help (its drafts and sent folders marked),
     /// so the user can copy the right one.
     fn folder_error(&mut self, what: &str, folder: &str, err: &imap::Error) -> Diagnostic {
-        if let imap::Error::Io(io) = err
-            && is_timeout(io)
-        {
+        if is_silent(err) {
             return silent_server("IMAP", &self.label);
         }
         let folders = self.folders().unwrap_or_default();
@@ -459,10 +455,16 @@ fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
 
 /// The error for a server that went silent, else `diagnostic`.
 fn unless_silent(label: &str, err: &imap::Error, diagnostic: Diagnostic) -> Diagnostic {
-    match err {
-        imap::Error::Io(io) if is_timeout(io) => silent_server("IMAP", label),
-        _ => diagnostic,
+    if is_silent(err) {
+        silent_server("IMAP", label)
+    } else {
+        diagnostic
     }
+}
+
+/// Whether the error is the server not answering in time.
+fn is_silent(err: &imap::Error) -> bool {
+    matches!(err, imap::Error::Io(io) if is_timeout(io))
 }
 
 fn connection_error(label: &str, err: &imap::Error) -> Diagnostic {

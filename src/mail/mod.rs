@@ -1,6 +1,6 @@
 //! Your own mailbox: the validated `mail` settings and a password → connections to your IMAP
 //! and SMTP servers, always over verified TLS (or on this machine only, in the clear), and
-//! what `drafts` and `send` do with them. The password comes from `password_command` or
+//! what `drafts`, `send` and `sync` do with them. The password comes from `password_command` or
 //! `AFFREL_MAIL_PASSWORD` and is never printed, logged or put in a message.
 
 pub mod drafts;

@@ -119,43 +119,37 @@ fn send_error(label: &str, to: &str, err: &lettre::transport::smtp::Error) -> Di
 /// The error with its causes, in one line.
 fn describe(err: &lettre::transport::smtp::Error) -> String {
     let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
+    for cause in causes(err) {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
             text.push_str(": ");
             text.push_str(&cause_text);
         }
-        source = cause.source();
     }
     text
 }
 
 /// Whether the server went silent, somewhere in the error's causes.
 fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
-    let mut source = err.source();
-    while let Some(cause) = source {
-        if cause.downcast_ref::<io::Error>().is_some_and(is_timeout) {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
+    causes(err).any(|cause| cause.downcast_ref::<io::Error>().is_some_and(is_timeout))
 }
 
 /// Whether TLS refused the server's certificate, somewhere in the error's causes.
 fn certificate_refused(err: &lettre::transport::smtp::Error) -> bool {
-    let mut source = err.source();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<io::Error>()
-            && tls::is_certificate_error(io)
-        {
-            return true;
-        }
-        if let Some(rustls::Error::InvalidCertificate(_)) = cause.downcast_ref::<rustls::Error>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
+    causes(err).any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(tls::is_certificate_error)
+            || matches!(
+                cause.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(_))
+            )
+    })
+}
+
+/// The error's causes, nearest first.
+fn causes<'e>(
+    err: &'e lettre::transport::smtp::Error,
+) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
+    std::iter::successors(err.source(), |&cause| cause.source())
 }

@@ -8,7 +8,7 @@
 //! note of one line, at most 200 characters, without control or bidirectional characters; a
 //! Message-ID is used only when it has the `<…>` form a record accepts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use mail_parser::{Address, MessageParser};
@@ -158,10 +158,11 @@ pub fn plan(
     messages: &[Message],
 ) -> Result<Plan, Diagnostic> {
     let mut referrals: HashMap<String, Referral> = HashMap::new();
-    let mut by_address: HashMap<String, &str> = HashMap::new();
-    for referral in &project.referrals {
-        by_address.insert(referral.email.to_lowercase(), referral.id.as_str());
-    }
+    let by_address: HashMap<String, &Referral> = project
+        .referrals
+        .iter()
+        .map(|referral| (referral.email.to_lowercase(), referral))
+        .collect();
     let mut ordered: Vec<&Message> = messages.iter().collect();
     ordered.sort_by_key(|m| (m.date, m.folder));
     let mut plan = Plan::default();
@@ -170,18 +171,12 @@ pub fn plan(
             Folder::Sent => &message.recipients,
             Folder::Inbox => &message.from,
         };
-        let ids: BTreeSet<&str> = addresses
+        let matched: BTreeMap<&str, &Referral> = addresses
             .iter()
-            .filter_map(|address| by_address.get(address).copied())
+            .filter_map(|address| by_address.get(address))
+            .map(|referral| (referral.id.as_str(), *referral))
             .collect();
-        for id in ids {
-            let Ok(index) = project
-                .referrals
-                .binary_search_by(|r| r.id.as_str().cmp(id))
-            else {
-                continue;
-            };
-            let original = &project.referrals[index];
+        for (id, original) in matched {
             let referral = referrals
                 .entry(id.to_owned())
                 .or_insert_with(|| original.clone());

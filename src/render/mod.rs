@@ -362,7 +362,7 @@ fn template_help(message: &str, otherwise: &str) -> String {
 }
 
 /// "1 email", "3 emails".
-fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
+pub fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
     n: N,
     one: &str,
     many: &str,
