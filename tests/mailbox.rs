@@ -129,18 +129,12 @@ fn a_missing_folder_is_named_with_the_servers_folders() {
         return;
     };
     dovecot.client().create("Entw&APw-rfe").unwrap();
-    let dir = project(&ca, &Setup::new(&dovecot, free_port()));
+    let setup = Setup {
+        drafts_folder: Some("Brouillons"),
+        ..Setup::new(&dovecot, free_port())
+    };
+    let dir = project(&ca, &setup);
     let root = dir.path();
-    let config = root.join("content/config.yaml");
-    let text_before = fs::read_to_string(&config).unwrap();
-    fs::write(
-        &config,
-        text_before.replace(
-            "    inbox: [INBOX",
-            "    drafts: Brouillons\n    inbox: [INBOX",
-        ),
-    )
-    .unwrap();
     let output = run(root, &["drafts"]);
     assert_exit(&output, 1);
     let stderr = text(&output.stderr);
@@ -167,17 +161,13 @@ fn a_missing_sent_folder_stops_send_before_sending() {
     let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
-    let mut setup = Setup::new(&dovecot, smtp.port);
-    setup.save_sent = true;
+    let setup = Setup {
+        save_sent: true,
+        sent_folder: Some("Gesendet"),
+        ..Setup::new(&dovecot, smtp.port)
+    };
     let dir = project(&ca, &setup);
     let root = dir.path();
-    let config = root.join("content/config.yaml");
-    let text_before = fs::read_to_string(&config).unwrap();
-    fs::write(
-        &config,
-        text_before.replace("    inbox: [INBOX", "    sent: Gesendet\n    inbox: [INBOX"),
-    )
-    .unwrap();
     let before = records(root);
     let output = run(root, &["send", "--yes"]);
     assert_exit(&output, 1);
@@ -283,8 +273,10 @@ fn send_lists_then_sends_and_records_each_email_once() {
     let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
-    let mut setup = Setup::new(&dovecot, smtp.port);
-    setup.save_sent = true;
+    let setup = Setup {
+        save_sent: true,
+        ..Setup::new(&dovecot, smtp.port)
+    };
     let dir = project(&ca, &setup);
     let root = dir.path();
     let before = records(root);
@@ -520,11 +512,13 @@ fn starttls_implicit_tls_and_a_password_command_work() {
     let Some((ca, dovecot, smtp)) = start_both(&options) else {
         return;
     };
-    let mut setup = Setup::new(&dovecot, smtp.port);
-    setup.imap_port = dovecot.starttls_port;
-    setup.imap_security = "starttls";
-    setup.smtp_security = "tls";
-    setup.password_command = Some(format!("[echo, {PASSWORD}]"));
+    let setup = Setup {
+        imap_port: dovecot.starttls_port,
+        imap_security: "starttls",
+        smtp_security: "tls",
+        password_command: Some(format!("[echo, {PASSWORD}]")),
+        ..Setup::new(&dovecot, smtp.port)
+    };
     let dir = project(&ca, &setup);
     let root = dir.path();
     let drafts = run_with_password(root, &["drafts"], "");

@@ -111,8 +111,10 @@ fn sync_records_what_was_sent_and_replied_exactly_once() {
     let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
         return;
     };
-    let mut setup = Setup::new(&dovecot, smtp.port);
-    setup.save_sent = true;
+    let setup = Setup {
+        save_sent: true,
+        ..Setup::new(&dovecot, smtp.port)
+    };
     let dir = project(&ca, &setup);
     let root = dir.path();
     assert_exit(&run(root, &["send", "--yes", "jose-alvarez"]), 0);

@@ -23,6 +23,9 @@ pub struct Setup {
     pub trust_ca: bool,
     pub save_sent: bool,
     pub password_command: Option<String>,
+    /// `mail.imap.drafts` and `sent`, when not the defaults.
+    pub drafts_folder: Option<&'static str>,
+    pub sent_folder: Option<&'static str>,
 }
 
 impl Setup {
@@ -35,6 +38,8 @@ impl Setup {
             trust_ca: true,
             save_sent: false,
             password_command: None,
+            drafts_folder: None,
+            sent_folder: None,
         }
     }
 }
@@ -45,8 +50,14 @@ pub fn project(ca: &TestCa, setup: &Setup) -> tempfile::TempDir {
     let root = dir.path();
     fs::create_dir_all(root.join("certs")).unwrap();
     fs::write(root.join("certs/test-ca.pem"), &ca.ca).unwrap();
+    let mut folders = String::new();
+    for (key, folder) in [("drafts", setup.drafts_folder), ("sent", setup.sent_folder)] {
+        if let Some(folder) = folder {
+            let _ = writeln!(folders, "    {key}: {folder}");
+        }
+    }
     let mut mail = format!(
-        "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    security: {}\n    user: {USER}\n    inbox: [INBOX, Replies]\n  smtp:\n    host: localhost\n    port: {}\n    security: {}\n    user: {USER}\n    save_sent: {}\n",
+        "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    security: {}\n    user: {USER}\n{folders}    inbox: [INBOX, Replies]\n  smtp:\n    host: localhost\n    port: {}\n    security: {}\n    user: {USER}\n    save_sent: {}\n",
         setup.imap_port, setup.imap_security, setup.smtp_port, setup.smtp_security, setup.save_sent
     );
     if setup.trust_ca {
