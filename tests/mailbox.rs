@@ -394,7 +394,7 @@ fn a_refused_recipient_stops_the_run() {
 }
 
 // An email handed to the server by a run that was then killed, before it was recorded, is
-// not drafted, and is recorded by the next `send` and never sent again.
+// not drafted, and is recorded by the next `send --yes` and never sent again.
 #[test]
 fn an_email_left_on_its_way_is_recorded_not_sent_again() {
     let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
@@ -416,7 +416,8 @@ fn an_email_left_on_its_way_is_recorded_not_sent_again() {
     let drafted = run(root, &["drafts"]);
     assert_exit(&drafted, 0);
     assert!(
-        text(&drafted.stderr).contains("it is not drafted again; `affrel send` records it"),
+        text(&drafted.stderr)
+            .contains("it is left out here, and the next `affrel send --yes` records it"),
         "{}",
         text(&drafted.stderr)
     );
@@ -445,8 +446,8 @@ fn an_email_left_on_its_way_is_recorded_not_sent_again() {
 }
 
 // An email the server took but that could not be recorded (its record cannot be replaced)
-// stops the run with exit 1 and says so; the next `send`, even a listing, records it first,
-// and no email is ever sent twice.
+// stops the run with exit 1 and says so; a listing leaves it out and changes nothing; the
+// next `send --yes` records it first, and no email is ever sent twice.
 #[test]
 fn an_email_sent_but_not_recorded_is_recorded_by_the_next_run() {
     let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
@@ -468,7 +469,7 @@ fn an_email_sent_but_not_recorded_is_recorded_by_the_next_run() {
     assert_exit(&output, 1);
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains("error: stopped after sending 1 of 2: the last was sent but could not be recorded; the next `affrel send` records it before anything else"),
+        stderr.contains("error: stopped after sending 1 of 2: the last was sent but could not be recorded; the next `affrel send --yes` records it before anything else"),
         "{stderr}"
     );
     assert_eq!(smtp.received().len(), 1, "the run stopped after the first");
@@ -476,24 +477,32 @@ fn an_email_sent_but_not_recorded_is_recorded_by_the_next_run() {
     assert!(recorded_ids(root).is_empty());
     drop(locked);
 
+    let before = records(root);
     let listing = run(root, &["send"]);
     assert_exit(&listing, 0);
     assert!(
-        text(&listing.stderr).contains("recorded it now as sent"),
+        text(&listing.stderr).contains("it is left out here, and the next `affrel send --yes` records it as sent before anything else"),
         "{}",
         text(&listing.stderr)
     );
     let first = message_id(&smtp.received()[0].1);
-    assert_eq!(
-        recorded_ids(root)
-            .iter()
-            .map(|(_, id)| id)
-            .collect::<Vec<_>>(),
-        [&first]
+    let first_to = smtp.received()[0].0[0].clone();
+    assert!(
+        !text(&listing.stdout).contains(&first_to),
+        "not listed: {}",
+        text(&listing.stdout)
     );
-    assert!(!root.join(".content.affrel-sending").exists());
+    assert_eq!(records(root), before, "a listing changes nothing");
 
-    assert_exit(&run(root, &["send", "--yes"]), 0);
+    let rest = run(root, &["send", "--yes"]);
+    assert_exit(&rest, 0);
+    assert!(
+        text(&rest.stderr).contains("recorded it now as sent"),
+        "{}",
+        text(&rest.stderr)
+    );
+    assert!(recorded_ids(root).iter().any(|(_, id)| *id == first));
+    assert!(!root.join(".content.affrel-sending").exists());
     let mut sent: Vec<String> = smtp.received().iter().map(|(_, b)| message_id(b)).collect();
     let all = sent.len();
     sent.sort();

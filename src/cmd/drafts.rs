@@ -4,16 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use imap::types::Flag;
 use mail_parser::MessageParser;
 
 use crate::cli::{DraftsArgs, Exit};
-use crate::cmd::{fail, locked_project, print_all, today};
-use crate::console::{say, tell};
+use crate::cmd::{fail, leave_out_email_on_its_way, locked_project, print_all, today};
+use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::edit::pending;
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::{self, password};
@@ -84,23 +82,6 @@ pub fn run(args: &DraftsArgs) -> Exit {
         }
         Err(problem) => fail(&[problem]),
     }
-}
-
-/// Leaves out the email that a stopped `send` handed to the server and did not record: it
-/// has gone, so it must not be drafted again.
-fn leave_out_email_on_its_way(
-    root: &Path,
-    emails: &mut Vec<RenderedEmail>,
-) -> Result<(), Diagnostic> {
-    let Some(note) = pending::read(root)? else {
-        return Ok(());
-    };
-    emails.retain(|email| email.message_id != note.message_id);
-    tell(format_args!(
-        "an earlier `affrel send` stopped after handing \"{}\" for {} to the server: it is not drafted again; `affrel send` records it",
-        note.subject, note.to
-    ));
-    Ok(())
 }
 
 /// Reads affrel's drafts in the folder, plans, and (unless a dry run) appends, then

@@ -25,11 +25,12 @@ use crate::cli::{Cli, Command, Exit};
 use crate::console::{self, say, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics, WarningKind};
 use crate::edit::commit::{JOURNAL_FILE, Unfinished};
+use crate::edit::pending;
 use crate::edit::text::Item;
 use crate::edit::{self, Change, Refused, Session};
 use crate::load;
 use crate::model::{self, Project};
-use crate::render::plural;
+use crate::render::{RenderedEmail, plural};
 use crate::timings::Timings;
 
 /// Runs one command and reports what happened on stderr/stdout; a command whose output
@@ -115,6 +116,24 @@ pub fn locked_project(
     let (project, diagnostics) = session.project(today);
     let project = project.ok_or_else(|| fail(&diagnostics))?;
     Ok((session, project, diagnostics))
+}
+
+/// Leaves out the email that a stopped `send --yes` handed to the server and did not
+/// record: it has gone, so it is neither drafted nor listed again; the next `send --yes`
+/// records it.
+pub fn leave_out_email_on_its_way(
+    root: &Path,
+    emails: &mut Vec<RenderedEmail>,
+) -> Result<(), Diagnostic> {
+    let Some(note) = pending::read(root)? else {
+        return Ok(());
+    };
+    emails.retain(|email| email.message_id != note.message_id);
+    tell(format_args!(
+        "an earlier `affrel send --yes` stopped after handing \"{}\" for {} to the server, before recording it: it is left out here, and the next `affrel send --yes` records it as sent before anything else",
+        note.subject, note.to
+    ));
+    Ok(())
 }
 
 /// A path relative to the root as the user can type it from where they ran the command.

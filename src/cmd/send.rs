@@ -2,11 +2,13 @@
 //! `--yes` sent over SMTP one at a time, each recorded as the event that completes its
 //! action, with its Message-ID, as soon as the server has taken it and before the next goes.
 
+use std::path::Path;
+
 use chrono::NaiveDate;
 use imap::types::Flag;
 
 use crate::cli::{Exit, SendArgs};
-use crate::cmd::{fail, not_changed, print_all, shown, today};
+use crate::cmd::{fail, leave_out_email_on_its_way, not_changed, print_all, shown, today};
 use crate::console::{say, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::edit::pending::{self, Pending};
@@ -33,7 +35,11 @@ pub fn run(args: &SendArgs) -> Exit {
         Ok(session) => session,
         Err(refused) => return not_changed(refused),
     };
-    if let Err(exit) = record_pending(&mut session, today) {
+    // Only a run that sends records the email a stopped run left on its way; a listing
+    // leaves it out and changes nothing.
+    if args.yes
+        && let Err(exit) = record_pending(&mut session, today)
+    {
         return exit;
     }
     let (project, diagnostics) = session.project(today);
@@ -44,7 +50,7 @@ pub fn run(args: &SendArgs) -> Exit {
         Ok(mail) => mail,
         Err(problem) => return fail(&[problem]),
     };
-    let emails = match chosen(&project, as_of, args) {
+    let emails = match chosen(&project, as_of, args, root) {
         Ok(emails) => emails,
         Err(problems) => return fail(&problems),
     };
@@ -69,16 +75,20 @@ pub fn run(args: &SendArgs) -> Exit {
     send_all(&mut session, &project, mail, &emails, today)
 }
 
-/// The emails to send: those due this week, of the given referrals when any are named, at
-/// most `--limit` of them.
+/// The emails to send: those due this week but the one a stopped run left on its way, of
+/// the given referrals when any are named, at most `--limit` of them.
 fn chosen(
     project: &Project,
     as_of: NaiveDate,
     args: &SendArgs,
+    root: &Path,
 ) -> Result<Vec<RenderedEmail>, Vec<Diagnostic>> {
     let derived = stages::derive(project, as_of);
     let mut diagnostics = Diagnostics::default();
     let mut emails = render::emails_due(project, &derived, &mut diagnostics);
+    if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
+        diagnostics.push(problem);
+    }
     if diagnostics.has_errors() {
         return Err(diagnostics.into_sorted());
     }
@@ -240,7 +250,7 @@ fn record_pending(session: &mut Session, today: NaiveDate) -> Result<(), Exit> {
     if !already {
         record(session, &note, today).map_err(not_changed)?;
         tell(format_args!(
-            "an earlier `affrel send` stopped after handing \"{}\" for {} to the server, before recording it: recorded it now as sent ({}, {}). If it never arrived, remove that event and send again",
+            "an earlier `affrel send --yes` stopped after handing \"{}\" for {} to the server, before recording it: recorded it now as sent ({}, {}). If it never arrived, remove that event and send again",
             note.subject, note.to, note.event, note.date
         ));
     }
@@ -264,7 +274,7 @@ fn stopped(stop: Stop, sent: usize, total: usize) -> Exit {
                 }
             }
             tell(format_args!(
-                "error: stopped after sending {} of {total}: the last was sent but could not be recorded; the next `affrel send` records it before anything else",
+                "error: stopped after sending {} of {total}: the last was sent but could not be recorded; the next `affrel send --yes` records it before anything else",
                 sent + 1
             ));
         }

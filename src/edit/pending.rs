@@ -1,7 +1,7 @@
 //! The email `send` has handed to the server and not yet recorded. It is written down, on
 //! disk, before the email goes, and removed once its event is recorded; a run stopped in
-//! between leaves it, and the next `send` records that email as sent rather than send it
-//! again.
+//! between leaves it, and the next `send --yes` records that email as sent rather than send
+//! it again.
 
 use std::fs;
 use std::io;
