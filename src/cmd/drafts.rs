@@ -93,7 +93,11 @@ fn update(
     wanted: &[Wanted<'_>],
     dry_run: bool,
 ) -> Result<(Plan, bool), Diagnostic> {
-    mailbox.select(folder)?;
+    if dry_run {
+        mailbox.examine(folder)?;
+    } else {
+        mailbox.select(folder)?;
+    }
     let uids = mailbox.with_header(MARK)?;
     let found: Vec<Found> = mailbox.read(&uids)?.iter().filter_map(affrels).collect();
     let ours: BTreeSet<u32> = found.iter().map(|draft| draft.uid).collect();

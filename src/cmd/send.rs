@@ -19,7 +19,7 @@ use crate::mail;
 use crate::mail::drafts::sent_bytes;
 use crate::mail::imap::Mailbox;
 use crate::mail::password::password;
-use crate::mail::smtp::Outbox;
+use crate::mail::smtp::{Outbox, SendError};
 use crate::model::{MailSettings, Project};
 use crate::render::{self, RenderedEmail, plural};
 use crate::stages;
@@ -137,13 +137,13 @@ fn send_all(
         };
         Ok((outbox, sent_folder))
     });
-    let (outbox, mut sent_folder) = match connected {
+    let (mut outbox, mut sent_folder) = match connected {
         Ok(connected) => connected,
         Err(problem) => return fail(&[problem]),
     };
     let mut sent = 0;
     for email in emails {
-        let step = send_one(session, project, &outbox, email, today).and_then(|bytes| {
+        let step = send_one(session, project, &mut outbox, email, today).and_then(|bytes| {
             sent += 1;
             match &mut sent_folder {
                 Some((mailbox, folder)) => mailbox.append(folder, &bytes, &[Flag::Seen]).map_err(|problem| {
@@ -156,6 +156,7 @@ fn send_all(
             return stopped(stop, sent, emails.len());
         }
     }
+    outbox.quit();
     if let Some((mailbox, _)) = sent_folder {
         mailbox.logout();
     }
@@ -172,33 +173,53 @@ enum Stop {
     Failed(Vec<Diagnostic>),
     /// The email was sent but recording it failed.
     NotRecorded(Refused),
+    /// The email was handed over and recorded as sent, but the server never confirmed it.
+    Unconfirmed(Diagnostic),
 }
+
+/// The note of an email the server took without confirming it.
+const UNCONFIRMED_NOTE: &str = "delivery not confirmed by the server";
 
 /// Sends one email and records it; returns the bytes sent.
 fn send_one(
     session: &mut Session,
     project: &Project,
-    outbox: &Outbox,
+    outbox: &mut Outbox,
     email: &RenderedEmail,
     today: NaiveDate,
 ) -> Result<Vec<u8>, Stop> {
-    let note = Pending {
+    let mut note = Pending {
         id: email.id.clone(),
         event: email.kind.completed_by().as_str().to_owned(),
         date: today.to_string(),
         message_id: email.message_id.clone(),
         to: email.to_email.clone(),
         subject: email.subject.clone(),
+        note: None,
     };
     let fail_with = |problem: Diagnostic| Stop::Failed(vec![problem]);
     pending::write(session.root(), &note).map_err(fail_with)?;
     let bytes = sent_bytes(&email.eml, &chrono::Utc::now().to_rfc2822());
-    if let Err(problem) = outbox.send(&project.config.sender.email, &email.to_email, &bytes) {
-        // The server did not take it: nothing to record.
-        let cleared = pending::clear(session.root());
-        return Err(Stop::Failed(
-            std::iter::once(problem).chain(cleared.err()).collect(),
-        ));
+    match outbox.send(&project.config.sender.email, &email.to_email, &bytes) {
+        Ok(()) => {}
+        Err(SendError::NotSent(problem)) => {
+            // The server did not take it: nothing to record.
+            let cleared = pending::clear(session.root());
+            return Err(Stop::Failed(
+                std::iter::once(problem).chain(cleared.err()).collect(),
+            ));
+        }
+        Err(SendError::Unconfirmed(problem)) => {
+            // Handed over: it counts as sent, and is never handed over again.
+            note.note = Some(UNCONFIRMED_NOTE.to_owned());
+            let _ = pending::write(session.root(), &note);
+            record(session, &note, today).map_err(Stop::NotRecorded)?;
+            pending::clear(session.root()).map_err(fail_with)?;
+            return Err(Stop::Unconfirmed(problem.with_help(format!(
+                "the whole email to {} was handed to the server, which did not confirm it; it is recorded as sent ({}, note \"{UNCONFIRMED_NOTE}\") and affrel will not send it again. Look in your sent folder, or ask them, whether it arrived; if it did not, remove that event and send again",
+                email.to_email, note.event
+            ))));
+        }
     }
     let path = record(session, &note, today).map_err(Stop::NotRecorded)?;
     pending::clear(session.root()).map_err(fail_with)?;
@@ -223,6 +244,7 @@ fn record(
     let item = Item::event(&EventFields {
         date: &note.date,
         kind: &note.event,
+        note: note.note.as_deref(),
         message_id: Some(&note.message_id),
         ..EventFields::default()
     });
@@ -275,6 +297,13 @@ fn stopped(stop: Stop, sent: usize, total: usize) -> Exit {
             }
             tell(format_args!(
                 "error: stopped after sending {} of {total}: the last was sent but could not be recorded; the next `affrel send --yes` records it before anything else",
+                sent + 1
+            ));
+        }
+        Stop::Unconfirmed(problem) => {
+            print_all(&[problem]);
+            tell(format_args!(
+                "error: stopped after {} of {total}: delivery was not confirmed for the last, which is recorded as sent; each email sent is recorded",
                 sent + 1
             ));
         }

@@ -41,7 +41,7 @@ pub fn run(args: &SyncArgs) -> Exit {
     let plan = mail::settings(project.config.mail.as_ref())
         .and_then(|mail| Ok((mail, mail::imap_settings(mail)?)))
         .and_then(|(mail, imap)| read_folders(mail, imap, since))
-        .and_then(|messages| sync::plan(&project, &mailer, &messages));
+        .and_then(|messages| sync::plan(&project, &mailer, &messages, today));
     let plan = match plan {
         Ok(plan) => plan,
         Err(problem) => return fail(&[problem]),
@@ -75,7 +75,7 @@ fn read_folders(
     for (folder, name) in folders {
         mailbox.examine(name)?;
         let uids = mailbox.since(since)?;
-        for header in mailbox.headers(&uids)? {
+        for header in mailbox.headers(&uids, sync::FIELDS)? {
             messages.extend(
                 sync::read(folder, name, &header.bytes, header.received)
                     .filter(|message| message.date.is_none_or(|date| date >= since)),

@@ -26,6 +26,9 @@ pub struct Pending {
     pub message_id: String,
     pub to: String,
     pub subject: String,
+    /// The event's note: set when the server never confirmed the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Writes it down before the email goes.

@@ -3,7 +3,6 @@
 //! touching any other.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -15,13 +14,14 @@ use rustls::ClientConfig;
 use crate::diagnostic::Diagnostic;
 use crate::model::{ImapSettings, MailSettings, Security};
 
-use super::password::Password;
+use super::password::{Password, Redactor};
 use super::tls::{self, TlsStream};
-use super::{CONFIG, connect_tcp, is_timeout, label, silent_server};
+use super::wire::{self, Bounded, Exceeded};
+use super::{CONFIG, connect_tcp, label, silent_server};
 
-/// A stream IMAP can talk over: plain TCP on this machine, or TLS.
+/// A stream IMAP can talk over: plain TCP on this machine, or TLS; bounded either way.
 trait Stream: Read + Write + Send {}
-impl Stream for TcpStream {}
+impl Stream for Bounded {}
 impl Stream for TlsStream {}
 
 /// A logged-in session with the mailbox.
@@ -31,6 +31,8 @@ pub struct Mailbox {
     label: String,
     /// Whether the server can expunge single messages (RFC 4315 UIDPLUS).
     uidplus: bool,
+    /// Makes the server's words fit to print.
+    redactor: Redactor,
 }
 
 /// One message of a folder, as read.
@@ -45,8 +47,16 @@ pub struct Header {
     pub received: Option<NaiveDate>,
 }
 
-/// How many messages one FETCH names, so that no command line grows without bound.
-const FETCH_BATCH: usize = 500;
+/// How many messages one header FETCH names: with [`HEADER_BYTES`] each, the answer stays
+/// well inside [`wire::MAX_ANSWER`].
+const FETCH_BATCH: usize = 100;
+
+/// The most of one message's header fields a FETCH asks for (a partial fetch): what a
+/// stranger puts in a header cannot grow affrel's memory.
+const HEADER_BYTES: usize = 64 * 1024;
+
+/// How many whole drafts one FETCH reads.
+const READ_BATCH: usize = 50;
 
 impl Mailbox {
     /// Connects, protects the connection as the config says, and logs in.
@@ -57,50 +67,58 @@ impl Mailbox {
     ) -> Result<Self, Diagnostic> {
         let server = &imap.server;
         let label = label(server);
+        let redactor = password.redactor();
         let tcp = connect_tcp(server, "IMAP")?;
         let config = tls::client_config(mail);
-        let failed = |err: imap::Error| connection_error(&label, &err);
+        let failed = |step: &str, err: imap::Error| error(&label, &redactor, step, &err);
         let client = match server.security {
             Security::Tls => {
                 let stream = tls::handshake(config, &server.host, tcp)
                     .map_err(|err| tls_error(&label, &err))?;
                 let mut client = imap::Client::new(Box::new(stream) as Box<dyn Stream>);
-                client.read_greeting().map_err(failed)?;
+                greeting(&mut client).map_err(|err| failed("greeting", err))?;
                 client
             }
-            Security::StartTls => starttls(tcp, config, &server.host, &label)?,
+            Security::StartTls => starttls(tcp, config, &server.host, &label, &redactor)?,
             Security::None => {
                 let mut client = imap::Client::new(Box::new(tcp) as Box<dyn Stream>);
-                client.read_greeting().map_err(failed)?;
+                greeting(&mut client).map_err(|err| failed("greeting", err))?;
                 client
             }
         };
         let mut session = client
             .login(&server.user, password.reveal())
-            .map_err(|(err, _)| login_error(&label, &server.user, &err))?;
+            .map_err(|(err, _)| login_error(&label, &server.user, &redactor, &err))?;
         let uidplus = session
             .capabilities()
             .map(|caps| caps.has_str("UIDPLUS"))
-            .map_err(failed)?;
+            .map_err(|err| failed("list its capabilities", err))?;
         Ok(Self {
             session,
             label,
             uidplus,
+            redactor,
         })
     }
 
     /// Opens `folder` to change it.
     pub fn select(&mut self, folder: &str) -> Result<(), Diagnostic> {
-        match self.session.select(mailbox_name(folder)) {
-            Ok(_) => Ok(()),
+        match self
+            .session
+            .run_command_and_check_ok(format!("SELECT {}", quoted(folder)))
+        {
+            Ok(()) => Ok(()),
             Err(err) => Err(self.folder_error("cannot open", folder, &err)),
         }
     }
 
     /// Opens `folder` read-only: nothing in it changes, not a flag, not a message.
     pub fn examine(&mut self, folder: &str) -> Result<(), Diagnostic> {
-        match self.session.examine(mailbox_name(folder)) {
-            Ok(_) => Ok(()),
+        match self
+            .session
+            .run_command_and_check_ok(format!("EXAMINE {}", quoted(folder)))
+        {
+            Ok(()) => Ok(()),
             Err(err) => Err(self.folder_error("cannot open", folder, &err)),
         }
     }
@@ -111,15 +129,19 @@ impl Mailbox {
         self.search(&format!("SINCE {}", date.format("%-d-%b-%Y")))
     }
 
-    /// The headers of these messages of the selected folder, read without marking any
-    /// seen.
-    pub fn headers(&mut self, uids: &[u32]) -> Result<Vec<Header>, Diagnostic> {
+    /// These header fields of these messages of the selected folder, at most
+    /// [`HEADER_BYTES`] of each, read without marking any seen.
+    pub fn headers(&mut self, uids: &[u32], fields: &[&str]) -> Result<Vec<Header>, Diagnostic> {
+        let query = format!(
+            "(UID INTERNALDATE BODY.PEEK[HEADER.FIELDS ({})]<0.{HEADER_BYTES}>)",
+            fields.join(" ")
+        );
         let mut headers = Vec::with_capacity(uids.len());
         for batch in uids.chunks(FETCH_BATCH) {
             let fetches = self
                 .session
-                .uid_fetch(uid_set(batch), "(UID INTERNALDATE BODY.PEEK[HEADER])")
-                .map_err(|err| command_error(&self.label, "read messages", &err))?;
+                .uid_fetch(uid_set(batch), &query)
+                .map_err(|err| self.error("read messages", &err))?;
             headers.extend(fetches.iter().filter_map(|fetch| {
                 Some(Header {
                     bytes: fetch.header()?.to_vec(),
@@ -140,7 +162,7 @@ impl Mailbox {
         let mut uids: Vec<u32> = self
             .session
             .uid_search(query)
-            .map_err(|err| command_error(&self.label, "search", &err))?
+            .map_err(|err| self.error("search", &err))?
             .into_iter()
             .collect();
         uids.sort_unstable();
@@ -150,10 +172,11 @@ impl Mailbox {
     /// The Message-ID of every message of the selected folder, by UID, without marking any
     /// seen; a message without one is left out.
     pub fn message_ids(&mut self) -> Result<Vec<(u32, String)>, Diagnostic> {
+        let query = format!("(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]<0.{HEADER_BYTES}>)");
         let fetches = self
             .session
-            .uid_fetch("1:*", "(UID BODY.PEEK[HEADER])")
-            .map_err(|err| command_error(&self.label, "read the folder", &err))?;
+            .uid_fetch("1:*", query)
+            .map_err(|err| self.error("read the folder", &err))?;
         Ok(fetches
             .iter()
             .filter_map(|fetch| {
@@ -165,22 +188,20 @@ impl Mailbox {
 
     /// Reads whole messages of the selected folder, without marking them seen.
     pub fn read(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, Diagnostic> {
-        if uids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let fetches = self
-            .session
-            .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
-            .map_err(|err| command_error(&self.label, "read messages", &err))?;
-        Ok(fetches
-            .iter()
-            .filter_map(|fetch| {
+        let mut read = Vec::with_capacity(uids.len());
+        for batch in uids.chunks(READ_BATCH) {
+            let fetches = self
+                .session
+                .uid_fetch(uid_set(batch), "(UID BODY.PEEK[])")
+                .map_err(|err| self.error("read messages", &err))?;
+            read.extend(fetches.iter().filter_map(|fetch| {
                 Some(Fetched {
                     uid: fetch.uid?,
                     bytes: fetch.body()?.to_vec(),
                 })
-            })
-            .collect())
+            }));
+        }
+        Ok(read)
     }
 
     /// Appends a message to `folder` with these flags.
@@ -190,10 +211,11 @@ impl Mailbox {
         bytes: &[u8],
         flags: &[Flag<'static>],
     ) -> Result<(), Diagnostic> {
-        let name = mailbox_name(folder);
+        // The crate writes the name between quotes as it is given: give it escaped.
+        let name = quoted(folder);
         let appended = self
             .session
-            .append(&name, bytes)
+            .append(&name[1..name.len() - 1], bytes)
             .flags(flags.iter().cloned())
             .finish();
         match appended {
@@ -202,18 +224,24 @@ impl Mailbox {
         }
     }
 
+    /// The error for a command that failed while doing `step`.
+    fn error(&self, step: &str, err: &imap::Error) -> Diagnostic {
+        error(&self.label, &self.redactor, step, err)
+    }
+
     /// The error for a folder the server cannot open or store in (`what` it could not do),
     /// with the server's own folder names in the help (its drafts and sent folders marked),
     /// so the user can copy the right one.
     fn folder_error(&mut self, what: &str, folder: &str, err: &imap::Error) -> Diagnostic {
-        if is_silent(err) {
-            return silent_server("IMAP", &self.label);
-        }
+        let Some(refusal) = refusal(err) else {
+            return self.error(&format!("open the folder `{folder}`"), err);
+        };
+        let reply = self.redactor.clean(refusal);
         let folders = self.folders().unwrap_or_default();
         Diagnostic::error(
             CONFIG,
             format!(
-                "the IMAP server {} {what} the folder `{folder}`: {err}",
+                "the IMAP server {} {what} the folder `{folder}`: {reply}",
                 self.label
             ),
         )
@@ -255,11 +283,11 @@ impl Mailbox {
         let set = uid_set(uids);
         self.session
             .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-            .map_err(|err| command_error(&self.label, "remove messages", &err))?;
+            .map_err(|err| self.error("remove messages", &err))?;
         self.session
             .uid_expunge(&set)
             .map(drop)
-            .map_err(|err| command_error(&self.label, "remove messages", &err))
+            .map_err(|err| self.error("remove messages", &err))
     }
 
     /// Logs out; a server that has gone by then is no error.
@@ -268,41 +296,49 @@ impl Mailbox {
     }
 }
 
+/// Reads the server's greeting, which must say `* OK`.
+fn greeting(client: &mut imap::Client<Box<dyn Stream>>) -> imap::Result<()> {
+    let line = client.read_greeting()?;
+    if line.starts_with(b"* OK") {
+        Ok(())
+    } else {
+        Err(imap::Error::Parse(imap::error::ParseError::Invalid(line)))
+    }
+}
+
 /// Connects in the clear, asks for STARTTLS before anything else, and carries on over TLS.
 /// The exchange is two lines, read byte by byte so that nothing of the TLS handshake is
 /// read as IMAP.
 fn starttls(
-    mut tcp: TcpStream,
+    mut tcp: Bounded,
     config: Arc<ClientConfig>,
     host: &str,
     label: &str,
+    redactor: &Redactor,
 ) -> Result<imap::Client<Box<dyn Stream>>, Diagnostic> {
     let refused = |why: String| {
         Diagnostic::error(CONFIG, format!("the IMAP server {label} did not start TLS: {why}"))
             .with_help("check `mail.imap.security` and `port`: port 993 wants `security: tls`, port 143 `starttls`")
     };
-    let greeting = read_line(&mut tcp).map_err(|err| {
-        if is_timeout(&err) {
-            silent_server("IMAP", label)
-        } else {
-            refused(err.to_string())
-        }
-    })?;
+    let io_failed =
+        |step: &str, err: io::Error| error(label, redactor, step, &imap::Error::Io(err));
+    let greeting = read_line(&mut tcp).map_err(|err| io_failed("greeting", err))?;
     if !greeting.starts_with("* OK") {
-        return Err(refused(format!(
-            "it greeted with `{}`",
-            greeting.trim_end()
-        )));
+        return Err(protocol_error(
+            label,
+            "greeting",
+            &redactor.clean(&greeting),
+        ));
     }
     tcp.write_all(b"s0 STARTTLS\r\n")
-        .map_err(|err| refused(err.to_string()))?;
+        .map_err(|err| io_failed("start TLS", err))?;
     loop {
-        let line = read_line(&mut tcp).map_err(|err| refused(err.to_string()))?;
+        let line = read_line(&mut tcp).map_err(|err| io_failed("start TLS", err))?;
         if line.starts_with("s0 OK") {
             break;
         }
         if line.starts_with("s0 ") {
-            return Err(refused(format!("it answered `{}`", line.trim_end())));
+            return Err(refused(format!("it answered `{}`", redactor.clean(&line))));
         }
     }
     let stream = tls::handshake(config, host, tcp).map_err(|err| tls_error(label, &err))?;
@@ -315,11 +351,14 @@ fn starttls(
 const MAX_PLAIN_LINE: usize = 8192;
 
 /// Reads one line, byte by byte, up to and including its `\n`.
-fn read_line(tcp: &mut TcpStream) -> io::Result<String> {
+fn read_line(tcp: &mut Bounded) -> io::Result<String> {
     let mut line = Vec::new();
     let mut byte = [0u8];
     while line.last() != Some(&b'\n') {
-        if tcp.read(&mut byte)? == 0 || line.len() > MAX_PLAIN_LINE {
+        if line.len() > MAX_PLAIN_LINE {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, Exceeded::Size));
+        }
+        if tcp.read(&mut byte)? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the connection ended",
@@ -336,6 +375,13 @@ fn uid_set(uids: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A folder name as every command writes it: modified UTF-7, between double quotes with `\\`
+/// and `"` escaped (RFC 3501 quoted string).
+fn quoted(name: &str) -> String {
+    let encoded = mailbox_name(name);
+    format!("\"{}\"", encoded.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A folder name as IMAP writes it: modified UTF-7 (RFC 3501 5.1.3) for anything beyond
@@ -441,8 +487,8 @@ fn modified_base64(bytes: &[u8]) -> String {
 }
 
 fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
-    if is_timeout(err) {
-        return silent_server("IMAP", label);
+    if wire::exceeded(err) == Some(Exceeded::Deadline) {
+        return silent_server("IMAP", label, "setting up TLS");
     }
     if tls::is_certificate_error(err) {
         Diagnostic::error(CONFIG, format!("the IMAP server {label} has a certificate this machine does not trust: {err}"))
@@ -453,38 +499,90 @@ fn tls_error(label: &str, err: &io::Error) -> Diagnostic {
     }
 }
 
-/// The error for a server that went silent, else `diagnostic`.
-fn unless_silent(label: &str, err: &imap::Error, diagnostic: Diagnostic) -> Diagnostic {
-    if is_silent(err) {
-        silent_server("IMAP", label)
-    } else {
-        diagnostic
+/// The error for an exchange that failed while doing `step`: the server's deadline or size
+/// bound, a lost connection, a refusal in the server's (cleaned) words, or a reply that is
+/// not IMAP as affrel knows it.
+fn error(label: &str, redactor: &Redactor, step: &str, err: &imap::Error) -> Diagnostic {
+    match err {
+        imap::Error::Io(io) => match wire::exceeded(io) {
+            Some(Exceeded::Deadline) => silent_server("IMAP", label, step),
+            Some(Exceeded::Size) => protocol_error(label, step, &Exceeded::Size.to_string()),
+            None => lost(label, step, &io.to_string()),
+        },
+        imap::Error::ConnectionLost => lost(label, step, "the server closed it"),
+        imap::Error::No(_) | imap::Error::Bad(_) => Diagnostic::error(
+            CONFIG,
+            format!(
+                "the IMAP server {label} refused to {step}: {}",
+                redactor.clean(refusal(err).unwrap_or_default())
+            ),
+        )
+        .with_help("run the command again; if it keeps failing, check the server's status"),
+        imap::Error::Bye(response) => lost(
+            label,
+            step,
+            &format!(
+                "the server said goodbye: {}",
+                redactor.clean(&response.information)
+            ),
+        ),
+        imap::Error::Parse(imap::error::ParseError::Invalid(line)) => {
+            let line = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+            protocol_error(
+                label,
+                step,
+                &format!("unreadable reply `{}`", redactor.clean(&line)),
+            )
+        }
+        imap::Error::TagMismatch(_) => {
+            protocol_error(label, step, "a reply to a command affrel did not send")
+        }
+        imap::Error::Unexpected(_) => protocol_error(label, step, "an unexpected reply"),
+        other => protocol_error(label, step, &redactor.clean(&other.to_string())),
     }
 }
 
-/// Whether the error is the server not answering in time.
-fn is_silent(err: &imap::Error) -> bool {
-    matches!(err, imap::Error::Io(io) if is_timeout(io))
+/// The server's words when it answered a command `NO` or `BAD`.
+fn refusal(err: &imap::Error) -> Option<&str> {
+    match err {
+        imap::Error::No(response) => Some(&response.information),
+        imap::Error::Bad(response) => Some(&response.information),
+        _ => None,
+    }
 }
 
-fn connection_error(label: &str, err: &imap::Error) -> Diagnostic {
-    let diagnostic = Diagnostic::error(
+/// The error for a reply that is not what IMAP says it should be.
+fn protocol_error(label: &str, step: &str, what: &str) -> Diagnostic {
+    Diagnostic::error(
         CONFIG,
-        format!("the IMAP server {label} did not answer as IMAP: {err}"),
+        format!("protocol error from the IMAP server {label} ({step}): {what}"),
     )
-    .with_help("check `mail.imap.host`, `port` and `security` in content/config.yaml");
-    unless_silent(label, err, diagnostic)
+    .with_help("check `mail.imap.host`, `port` and `security` in content/config.yaml: it may not be an IMAP server, or a proxy in between breaks the exchange")
 }
 
-fn login_error(label: &str, user: &str, err: &imap::Error) -> Diagnostic {
-    let reply = match err {
-        imap::Error::No(response) => response.information.clone(),
-        imap::Error::Bad(response) => response.information.clone(),
-        other => other.to_string(),
+/// The error for a connection that ended before the answer did.
+fn lost(label: &str, step: &str, why: &str) -> Diagnostic {
+    Diagnostic::error(
+        CONFIG,
+        format!("the connection to the IMAP server {label} was lost ({step}): {why}"),
+    )
+    .with_help("run the command again; if it keeps failing, check `mail.imap.host`, `port` and `security` in content/config.yaml and the server's status")
+}
+
+/// A refused login in the server's words (the password removed); any other failure as
+/// [`error`] says.
+fn login_error(label: &str, user: &str, redactor: &Redactor, err: &imap::Error) -> Diagnostic {
+    let Some(refusal) = refusal(err) else {
+        return error(label, redactor, "login", err);
     };
-    let diagnostic = Diagnostic::error(CONFIG, format!("the IMAP server {label} refused the login of `{user}`: {reply}"))
-        .with_help("check `mail.imap.user`, and the password that `password_command` prints (or AFFREL_MAIL_PASSWORD); many providers want an app password here");
-    unless_silent(label, err, diagnostic)
+    Diagnostic::error(
+        CONFIG,
+        format!(
+            "the IMAP server {label} refused the login of `{user}`: {}",
+            redactor.clean(refusal)
+        ),
+    )
+    .with_help("check `mail.imap.user`, and the password that `password_command` prints (or AFFREL_MAIL_PASSWORD); many providers want an app password here")
 }
 
 /// A folder of the mailbox, as `LIST` names it.
@@ -526,15 +624,6 @@ fn folder_help(folders: &[Folder]) -> String {
         example.role.unwrap_or("drafts"),
         example.name
     )
-}
-
-fn command_error(label: &str, what: &str, err: &imap::Error) -> Diagnostic {
-    let diagnostic = Diagnostic::error(
-        CONFIG,
-        format!("the IMAP server {label} could not {what}: {err}"),
-    )
-    .with_help("run the command again; if it keeps failing, check the server's status");
-    unless_silent(label, err, diagnostic)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod password;
 pub mod smtp;
 pub mod sync;
 mod tls;
+mod wire;
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -17,12 +18,12 @@ use std::time::Duration;
 use crate::diagnostic::Diagnostic;
 use crate::model::{ImapSettings, MailSettings, Server, SmtpSettings};
 
-/// How long to wait for a connection, and then for each reply, before giving up, unless
-/// `AFFREL_MAIL_TIMEOUT` (whole seconds) says otherwise: a server that goes silent cannot
-/// hang a command.
+/// How long a connection, and then each exchange with the server (a command and the whole
+/// of its answer), may take, unless `AFFREL_MAIL_TIMEOUT` (whole seconds) says otherwise: a
+/// server that goes silent or trickles cannot hang a command.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The timeout of every connection and reply.
+/// The deadline of every connection and exchange.
 pub fn timeout() -> Duration {
     std::env::var("AFFREL_MAIL_TIMEOUT")
         .ok()
@@ -34,20 +35,13 @@ pub fn timeout() -> Duration {
 /// The config file, where every mail setting is.
 const CONFIG: &str = "content/config.yaml";
 
-/// Whether an I/O error is a server that did not answer in time.
-fn is_timeout(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// The error that a server went silent, naming it.
-fn silent_server(what: &str, label: &str) -> Diagnostic {
+/// The error that a server did not finish an exchange in time (`step`: what it was doing),
+/// naming it.
+fn silent_server(what: &str, label: &str, step: &str) -> Diagnostic {
     Diagnostic::error(
         CONFIG,
         format!(
-            "the {what} server {label} did not answer within {} seconds",
+            "the {what} server {label} did not answer within {} seconds ({step})",
             timeout().as_secs()
         ),
     )
@@ -63,9 +57,9 @@ pub fn label(server: &Server) -> String {
     }
 }
 
-/// Opens a TCP connection to the server, trying each of its addresses, with timeouts on the
-/// connection and on every read and write after it.
-fn connect_tcp(server: &Server, what: &str) -> Result<TcpStream, Diagnostic> {
+/// Opens a TCP connection to the server, trying each of its addresses, with a timeout on the
+/// connection and a deadline and byte budget on every exchange after it.
+fn connect_tcp(server: &Server, what: &str) -> Result<wire::Bounded, Diagnostic> {
     let failed = |err: &io::Error| {
         Diagnostic::error(
             CONFIG,
@@ -85,13 +79,7 @@ fn connect_tcp(server: &Server, what: &str) -> Result<TcpStream, Diagnostic> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
     for address in addresses {
         match TcpStream::connect_timeout(&address, timeout()) {
-            Ok(stream) => {
-                stream
-                    .set_read_timeout(Some(timeout()))
-                    .and_then(|()| stream.set_write_timeout(Some(timeout())))
-                    .map_err(|err| failed(&err))?;
-                return Ok(stream);
-            }
+            Ok(stream) => return Ok(wire::Bounded::new(stream, timeout())),
             Err(err) => last = err,
         }
     }

@@ -10,8 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
-use mail_parser::{Address, MessageParser};
+use chrono::{DateTime, Local, NaiveDate};
+use mail_parser::{Address, HeaderName, MessageParser};
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{EventKind, Project, Referral, is_message_id, is_spoofing_character};
@@ -20,6 +20,10 @@ use crate::stages;
 
 /// The longest note taken from a subject, in characters.
 const MAX_NOTE_CHARS: usize = 200;
+
+/// The header fields `sync` reads of each message, and no more: the rest of a header, and
+/// the body, stay on the server whatever their size.
+pub const FIELDS: &[&str] = &["FROM", "TO", "CC", "BCC", "DATE", "SUBJECT", "MESSAGE-ID"];
 
 /// Which kind of folder a message was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,9 +42,13 @@ pub struct Message {
     pub folder_name: String,
     /// Sender addresses, lowercase.
     pub from: Vec<String>,
+    /// How many `From` headers it has: with more than one, which is the sender depends on
+    /// the reader, so it is not recorded.
+    pub from_headers: usize,
     /// To, Cc and Bcc addresses, lowercase.
     pub recipients: Vec<String>,
-    /// The day of its `Date` header, else the day the server received it.
+    /// The day of its `Date` header in this machine's time zone, else the day the server
+    /// received it.
     pub date: Option<NaiveDate>,
     /// The subject on one line, cleaned and cut to a note's length.
     pub subject: String,
@@ -71,10 +79,15 @@ pub fn read(
     recipients.extend(addresses(parsed.bcc()));
     let date = parsed
         .date()
-        .and_then(|d| {
-            NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-        })
+        .filter(|d| d.is_valid())
+        .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0))
+        .map(|moment| moment.with_timezone(&Local).date_naive())
         .or(received);
+    let from_headers = parsed
+        .headers()
+        .iter()
+        .filter(|header| header.name == HeaderName::From)
+        .count();
     let message_id = parsed
         .message_id()
         .map(|id| format!("<{id}>"))
@@ -83,6 +96,7 @@ pub fn read(
         folder,
         folder_name: folder_name.to_owned(),
         from: addresses(parsed.from()),
+        from_headers,
         recipients,
         date,
         subject: one_line(parsed.subject().unwrap_or_default()),
@@ -156,6 +170,7 @@ pub fn plan(
     project: &Project,
     mailer: &Mailer<'_>,
     messages: &[Message],
+    today: NaiveDate,
 ) -> Result<Plan, Diagnostic> {
     let mut referrals: HashMap<String, Referral> = HashMap::new();
     let by_address: HashMap<String, &Referral> = project
@@ -180,7 +195,7 @@ pub fn plan(
             let referral = referrals
                 .entry(id.to_owned())
                 .or_insert_with(|| original.clone());
-            match_one(project, mailer, referral, message, &mut plan)?;
+            match_one(project, mailer, referral, message, today, &mut plan)?;
         }
     }
     Ok(plan)
@@ -192,6 +207,7 @@ fn match_one(
     mailer: &Mailer<'_>,
     referral: &mut Referral,
     message: &Message,
+    today: NaiveDate,
     plan: &mut Plan,
 ) -> Result<(), Diagnostic> {
     let unmatched = |why: &str, done: Option<String>| Unmatched {
@@ -215,10 +231,22 @@ fn match_one(
         plan.already_recorded += 1;
         return Ok(());
     }
+    if message.from_headers > 1 {
+        plan.unmatched.push(unmatched(
+            "it has more than one From header, so who sent it is unclear",
+            None,
+        ));
+        return Ok(());
+    }
     let Some(date) = message.date else {
         plan.unmatched.push(unmatched("it has no date", None));
         return Ok(());
     };
+    if date > today {
+        plan.unmatched
+            .push(unmatched("it is dated after today", None));
+        return Ok(());
+    }
     if date < referral.referred_on {
         plan.unmatched
             .push(unmatched("it is dated before they were referred", None));

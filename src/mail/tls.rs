@@ -2,7 +2,6 @@
 //! to turn verification off.
 
 use std::io;
-use std::net::TcpStream;
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -10,8 +9,10 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use crate::model::MailSettings;
 
-/// A TLS connection over TCP.
-pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
+use super::wire::Bounded;
+
+/// A TLS connection over a bounded TCP connection.
+pub type TlsStream = StreamOwned<ClientConnection, Bounded>;
 
 /// The client configuration: system roots and the configured extra roots.
 pub fn client_config(settings: &MailSettings) -> Arc<ClientConfig> {
@@ -33,11 +34,7 @@ pub fn client_config(settings: &MailSettings) -> Arc<ClientConfig> {
 
 /// Wraps `tcp` in TLS for `host` and completes the handshake, so that an untrusted
 /// certificate is reported here rather than on the first command.
-pub fn handshake(
-    config: Arc<ClientConfig>,
-    host: &str,
-    mut tcp: TcpStream,
-) -> io::Result<TlsStream> {
+pub fn handshake(config: Arc<ClientConfig>, host: &str, mut tcp: Bounded) -> io::Result<TlsStream> {
     let name = ServerName::try_from(host.to_owned())
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
     let mut connection = ClientConnection::new(config, name).map_err(io::Error::other)?;

@@ -8,6 +8,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDate;
+use email_encoding::headers::rfc2047;
+use email_encoding::headers::writer::EmailWriter;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
@@ -716,7 +718,7 @@ fn build_message(
     let message = Message::builder()
         .from(from)
         .to(to)
-        .subject(subject)
+        .raw_header(subject_header(subject))
         .date(nine_am_utc(facts.as_of))
         .message_id(Some(message_id.clone()))
         .raw_header(HeaderValue::new(
@@ -726,6 +728,22 @@ fn build_message(
         .multipart(body)
         .map_err(|err| format!("cannot build the email: {err}"))?;
     Ok((message.formatted(), message_id))
+}
+
+/// The Subject header. A subject that contains `=?` is always encoded (RFC 2047): left as
+/// it is, a value from a record could pose as an encoded word that mail clients decode.
+fn subject_header(subject: &str) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !subject.contains("=?") {
+        return HeaderValue::new(name, subject.to_owned());
+    }
+    let mut encoded = String::new();
+    {
+        let mut writer = EmailWriter::new(&mut encoded, "Subject: ".len(), 0, false);
+        // Writing to a String cannot fail.
+        let _ = rfc2047::encode(subject, &mut writer);
+    }
+    HeaderValue::dangerous_new_pre_encoded(name, subject.to_owned(), encoded)
 }
 
 fn mailbox(name: &str, email: &str) -> Result<Mailbox, String> {
@@ -776,8 +794,28 @@ fn percent_encode(text: &str, keep: &[u8]) -> String {
 mod tests {
     use super::{
         MAX_SUBJECT_CHARS, fold_header, mailto, misspelt_fields, normalize_line_breaks,
-        parse_report_text, shorten_subject,
+        parse_report_text, shorten_subject, subject_header,
     };
+
+    // A subject that looks like an encoded word is encoded itself, so that mail clients
+    // show it as written instead of decoding it into something else.
+    #[test]
+    fn subjects_that_look_encoded_are_encoded() {
+        let subject = "Welcome =?utf-8?q?=E2=80=AEevil?= Ana";
+        let message = lettre::Message::builder()
+            .from("sam@example.com".parse().unwrap())
+            .to("ana@example.com".parse().unwrap())
+            .raw_header(subject_header(subject))
+            .body(String::new())
+            .unwrap()
+            .formatted();
+        let text = String::from_utf8_lossy(&message);
+        assert!(text.contains("Subject: =?utf-8?b?"), "{text}");
+        let parsed = mail_parser::MessageParser::default()
+            .parse_headers(&message)
+            .unwrap();
+        assert_eq!(parsed.subject(), Some(subject));
+    }
 
     // Nothing from a record may start a new header line.
     #[test]
