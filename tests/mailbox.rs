@@ -34,6 +34,39 @@ fn drafted() -> Option<(TestCa, Dovecot, tempfile::TempDir, Vec<u8>)> {
     Some((ca, dovecot, dir, own))
 }
 
+// A drafts folder whose name holds a double quote and a backslash works: every command
+// quotes folder names, APPEND included.
+#[test]
+fn a_folder_name_with_quotes_and_backslashes_works() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let folder = "Q\"uo\\te";
+    let mut client = dovecot.client();
+    client.create(folder).expect("the folder is made");
+    let _ = client.logout();
+    let setup = Setup {
+        drafts_folder: Some("'Q\"uo\\te'"),
+        ..Setup::new(&dovecot, free_port())
+    };
+    let dir = project(&ca, &setup);
+    let dry = run(dir.path(), &["drafts", "--dry-run"]);
+    assert_exit(&dry, 0);
+    assert!(dovecot.messages(folder).is_empty());
+    let output = run(dir.path(), &["drafts"]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        dovecot.messages(folder).len(),
+        DUE,
+        "{}",
+        text(&output.stdout)
+    );
+    let again = run(dir.path(), &["drafts"]);
+    assert_exit(&again, 0);
+    assert_eq!(dovecot.messages(folder).len(), DUE);
+}
+
 // `drafts --dry-run` changes nothing; `drafts` puts each email due into the drafts folder
 // once, flagged \Draft, each parsing back to its .eml; a second run adds nothing; the user's
 // own draft is left as it was.

@@ -11,7 +11,9 @@ mod common;
 mod servers;
 
 use common::{assert_exit, text};
-use servers::project::{DUE, Setup, built_emails, message_id, project, recorded_ids, run};
+use servers::project::{
+    DUE, Setup, built_emails, message_id, project, recorded_ids, run, run_measured,
+};
 use servers::{Dovecot, SmtpOptions, TestCa, free_port, start_both};
 
 /// Today in the tests: 2026-11-24.
@@ -193,9 +195,11 @@ fn sync_records_what_was_sent_and_replied_exactly_once() {
 }
 
 // Hostile headers: a 2 000-character subject, encoded words that decode to line breaks and
-// bidirectional controls, missing and invalid dates, a From with two addresses, malformed
-// Message-IDs, a subject written to break out of YAML, and a date after today. Nothing
-// crashes, and what reaches the records is one clean line that `check` accepts.
+// bidirectional controls, missing and invalid dates, a From with two addresses, two From
+// headers, malformed Message-IDs, a subject written to break out of YAML, and dates after
+// today (2100, and a missing date that falls back to the real arrival day). Nothing crashes;
+// what is after today or has two From headers is listed, not recorded; and what reaches the
+// records is one clean line that `check` accepts.
 #[test]
 fn hostile_headers_never_reach_a_record_unchecked() {
     let ca = TestCa::new();
@@ -214,7 +218,8 @@ fn hostile_headers_never_reach_a_record_unchecked() {
         format!("From: {ana}\r\nTo: {sam}\r\nSubject: bad date\r\nDate: yesterday-ish\r\nMessage-ID: <h-4@mail.example>\r\n\r\nx\r\n").into_bytes(),
         message("Sofia <sofia.rossi@example.com>, Mallory <mallory@evil.example>", sam, "two senders", "<h-5@mail.example>", ""),
         message(ana, sam, "no usable id", "<not an id>", ""),
-        format!("From: {ana}\r\nTo: {sam}\r\nSubject: from the future\r\nDate: Mon, 4 Jan 2027 09:00:00 +0000\r\nMessage-ID: <h-7@mail.example>\r\n\r\nx\r\n").into_bytes(),
+        format!("From: {ana}\r\nTo: {sam}\r\nSubject: from the future\r\nDate: Mon, 4 Jan 2100 09:00:00 +0000\r\nMessage-ID: <h-7@mail.example>\r\n\r\nx\r\n").into_bytes(),
+        format!("From: Mallory <mallory@evil.example>\r\nFrom: {ana}\r\nTo: {sam}\r\nSubject: two From headers\r\nDate: Tue, 24 Nov 2026 09:00:00 +0000\r\nMessage-ID: <h-8@mail.example>\r\n\r\nx\r\n").into_bytes(),
         message(ana, sam, "\"}, type: sale, amount: 1e9, x: {\"", "<h-6@mail.example>", ""),
     ];
     for bytes in &cases {
@@ -235,12 +240,14 @@ fn hostile_headers_never_reach_a_record_unchecked() {
                 .is_some_and(|id| id.starts_with("<h-"))
         })
         .collect();
-    assert_eq!(replies.len(), 7, "{replies:?}");
-    assert!(
-        text(&output.stderr).contains("2027-01-04 is after today (2026-11-24)"),
-        "a date after today is recorded, with the usual warning: {}",
-        text(&output.stderr)
-    );
+    assert_eq!(replies.len(), 4, "{replies:?}");
+    for listed in [
+        "2100-01-04  \"from the future\" (INBOX): it is dated after today",
+        "\"no date\" (INBOX): it is dated after today",
+        "\"two From headers\" (INBOX): it has more than one From header",
+    ] {
+        assert!(stdout.contains(listed), "{listed} in {stdout}");
+    }
     let notes: Vec<&str> = replies
         .iter()
         .map(|e| e["note"].as_str().unwrap())
@@ -266,6 +273,49 @@ fn hostile_headers_never_reach_a_record_unchecked() {
             .any(|e| e["type"] == "sale" && e["amount"] == 1e9)
     );
     assert_exit(&run(root, &["check"]), 0);
+}
+
+// Strangers' messages with huge headers cost `sync` no memory: it fetches only the header
+// fields it uses, so ten messages with 20 MB headers keep it under 100 MB, and the reply among
+// them is still recorded.
+#[test]
+fn huge_headers_do_not_grow_syncs_memory() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let dir = project(&ca, &Setup::new(&dovecot, free_port()));
+    let root = dir.path();
+    let junk: String = (0..20 * 1024 / 2)
+        .map(|_| format!(" {}\r\n", "j".repeat(2040)))
+        .collect();
+    for n in 0..10 {
+        let extra = format!("X-Junk:{junk}");
+        let from = if n == 0 {
+            "Sofia <sofia.rossi@example.com>"
+        } else {
+            "Stranger <someone@elsewhere.example>"
+        };
+        dovecot.append(
+            "INBOX",
+            &message(
+                from,
+                "sam@example.com",
+                "big",
+                &format!("<big-{n}@mail.example>"),
+                &extra,
+            ),
+            &[],
+        );
+    }
+    let (output, peak_kib) = run_measured(root, &["sync"]);
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stdout).contains("would record 1 event for 1 referral"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(peak_kib < 100 * 1024, "peak {peak_kib} KiB");
 }
 
 // The whole week through the mailbox: `drafts`, the user sends a draft from a mail client (it

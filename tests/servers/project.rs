@@ -175,3 +175,32 @@ pub fn built_emails(root: &Path) -> Vec<(String, Vec<u8>)> {
 pub fn both(output: &Output) -> String {
     format!("{}{}", text(&output.stdout), text(&output.stderr))
 }
+
+/// Runs affrel on the project as [`run`] does, and measures its peak resident memory (KiB)
+/// as the kernel counts it for a waited-for child (python's `getrusage`).
+pub fn run_measured(root: &Path, args: &[&str]) -> (Output, u64) {
+    const MEASURE: &str = "import resource, subprocess, sys\n\
+        done = subprocess.run(sys.argv[2:])\n\
+        open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+        sys.exit(done.returncode)\n";
+    let peak_file = tempfile::NamedTempFile::new().unwrap();
+    let mut all = args.to_vec();
+    all.extend(["--root", root.to_str().unwrap()]);
+    let output = Command::new("python3")
+        .args(["-c", MEASURE])
+        .arg(peak_file.path())
+        .arg(env!("CARGO_BIN_EXE_affrel"))
+        .args(&all)
+        .env("SOURCE_DATE_EPOCH", crate::common::TODAY)
+        .env("AFFREL_MAIL_PASSWORD", PASSWORD)
+        .env("AFFREL_MAIL_TIMEOUT", "10")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let peak = fs::read_to_string(peak_file.path())
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("the peak in KiB");
+    (output, peak)
+}
