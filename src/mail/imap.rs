@@ -518,14 +518,8 @@ fn error(label: &str, redactor: &Redactor, step: &str, err: &imap::Error) -> Dia
             ),
         )
         .with_help("run the command again; if it keeps failing, check the server's status"),
-        imap::Error::Bye(response) => lost(
-            label,
-            step,
-            &format!(
-                "the server said goodbye: {}",
-                redactor.clean(&response.information)
-            ),
-        ),
+        // The crate reports a line it cannot parse as a tagged BYE, which no server sends.
+        imap::Error::Bye(_) => protocol_error(label, step, "a reply that is not IMAP"),
         imap::Error::Parse(imap::error::ParseError::Invalid(line)) => {
             let line = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
             protocol_error(

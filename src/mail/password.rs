@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 use crate::console::tell;
 use crate::diagnostic::{Diagnostic, escape_controls};
@@ -65,6 +65,7 @@ impl Redactor {
         if quoted != secret {
             forms.push(quoted);
         }
+        forms.push(STANDARD.encode(secret));
         forms.extend(base64_cores(secret.as_bytes()));
         forms.retain(|form| !form.is_empty());
         forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
@@ -181,12 +182,11 @@ fn finish(mut child: Child, deadline: Option<Instant>) -> Option<(ExitStatus, Ve
         (true, Some(deadline)) => wait_until(&mut child, deadline),
         (false, _) => None,
     };
-    match (status, output) {
-        (Some(status), Some(Ok(bytes))) => Some((status, bytes)),
-        _ => {
-            end(&mut child);
-            None
-        }
+    if let (Some(status), Some(Ok(bytes))) = (status, output) {
+        Some((status, bytes))
+    } else {
+        end(&mut child);
+        None
     }
 }
 
