@@ -106,6 +106,7 @@ pub const CONFIG_KEYS: &[&str] = &["sender", "programs", "rules", "report", "mai
 pub struct RawMail {
     pub imap: Option<Field<RawImap>>,
     pub smtp: Option<Field<RawSmtp>>,
+    pub auth: Option<Field<String>>,
     pub password_command: Option<Field<Words>>,
     pub ca_file: Option<Field<String>>,
     #[serde(flatten)]
@@ -113,7 +114,7 @@ pub struct RawMail {
 }
 
 /// The keys of the `mail` block.
-pub const MAIL_KEYS: &[&str] = &["imap", "smtp", "password_command", "ca_file"];
+pub const MAIL_KEYS: &[&str] = &["imap", "smtp", "auth", "password_command", "ca_file"];
 
 /// The `mail.imap` block.
 #[derive(Debug, Clone, Deserialize)]
@@ -142,12 +143,13 @@ pub struct RawSmtp {
     pub security: Option<Field<String>>,
     pub user: Option<Field<String>>,
     pub save_sent: Option<Field<bool>>,
+    pub rate: Option<Field<u32>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
 
 /// The keys of the `mail.smtp` block.
-pub const SMTP_KEYS: &[&str] = &["host", "port", "security", "user", "save_sent"];
+pub const SMTP_KEYS: &[&str] = &["host", "port", "security", "user", "save_sent", "rate"];
 
 /// One word or a list of them: `inbox: INBOX` or `inbox: [INBOX, Replies]`.
 #[derive(Debug, Clone, Deserialize)]

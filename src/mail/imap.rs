@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{ImapSettings, MailSettings, Security};
 
 use super::password::{Password, Redactor};
+use super::sasl::{self, TOKEN_REFUSED_HELP, TokenLogin};
 use super::tls::{self, TlsStream};
 use super::wire::{self, Bounded, Exceeded};
 use super::{CONFIG, connect_tcp, label, silent_server};
@@ -86,9 +87,14 @@ impl Mailbox {
                 client
             }
         };
-        let mut session = client
-            .login(&server.user, password.reveal())
-            .map_err(|(err, _)| login_error(&label, &server.user, &redactor, &err))?;
+        let token = sasl::token_login(mail.auth, server, password.reveal());
+        let logged_in = match &token {
+            Some(token) => client.authenticate(token.mechanism, &Sasl::new(token)),
+            None => client.login(&server.user, password.reveal()),
+        };
+        let mut session = logged_in.map_err(|(err, _)| {
+            login_error(&label, &server.user, &redactor, &err, token.is_some())
+        })?;
         let uidplus = session
             .capabilities()
             .map(|caps| caps.has_str("UIDPLUS"))
@@ -293,6 +299,34 @@ impl Mailbox {
     /// Logs out; a server that has gone by then is no error.
     pub fn logout(mut self) {
         let _ = self.session.logout();
+    }
+}
+
+/// A token login as the `imap` crate drives it: the initial response to the server's first
+/// (empty) challenge, then the mechanism's answer to its error challenge.
+struct Sasl<'t> {
+    token: &'t TokenLogin,
+    answered: std::cell::Cell<bool>,
+}
+
+impl<'t> Sasl<'t> {
+    fn new(token: &'t TokenLogin) -> Self {
+        Self {
+            token,
+            answered: std::cell::Cell::new(false),
+        }
+    }
+}
+
+impl imap::Authenticator for Sasl<'_> {
+    type Response = Vec<u8>;
+
+    fn process(&self, _challenge: &[u8]) -> Vec<u8> {
+        if self.answered.replace(true) {
+            self.token.after_error.to_vec()
+        } else {
+            self.token.initial.clone()
+        }
     }
 }
 
@@ -563,19 +597,30 @@ fn lost(label: &str, step: &str, why: &str) -> Diagnostic {
     .with_help("run the command again; if it keeps failing, check `mail.imap.host`, `port` and `security` in content/config.yaml and the server's status")
 }
 
-/// A refused login in the server's words (the password removed); any other failure as
-/// [`error`] says.
-fn login_error(label: &str, user: &str, redactor: &Redactor, err: &imap::Error) -> Diagnostic {
+/// A refused login in the server's words (the password or token removed); any other failure
+/// as [`error`] says.
+fn login_error(
+    label: &str,
+    user: &str,
+    redactor: &Redactor,
+    err: &imap::Error,
+    with_token: bool,
+) -> Diagnostic {
     let Some(refusal) = refusal(err) else {
         return error(label, redactor, "login", err);
     };
-    Diagnostic::error(
+    let what = if with_token { "the token" } else { "the login" };
+    let refused = Diagnostic::error(
         CONFIG,
         format!(
-            "the IMAP server {label} refused the login of `{user}`: {}",
+            "the IMAP server {label} refused {what} of `{user}`: {}",
             redactor.clean(refusal)
         ),
-    )
+    );
+    if with_token {
+        return refused.with_help(TOKEN_REFUSED_HELP);
+    }
+    refused
     .with_help("check `mail.imap.user`, and the password that `password_command` prints (or AFFREL_MAIL_PASSWORD); many providers want an app password here")
 }
 

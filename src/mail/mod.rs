@@ -6,6 +6,7 @@
 pub mod drafts;
 pub mod imap;
 pub mod password;
+mod sasl;
 pub mod smtp;
 pub mod sync;
 mod tls;

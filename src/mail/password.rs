@@ -1,5 +1,5 @@
-//! The mailbox password, from `password_command` (run as it is, without a shell; the first
-//! line it prints) or the `AFFREL_MAIL_PASSWORD` variable. It is held in a type that never
+//! The mailbox password (or OAuth 2 access token), from `password_command` (a string through
+//! `sh -c`, a list run directly; the first line it prints) or the `AFFREL_MAIL_PASSWORD` variable. It is held in a type that never
 //! prints it, and every text from a server reaches the terminal through [`Redactor::clean`],
 //! which removes it in each form it crossed the wire in.
 
@@ -15,7 +15,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 use crate::console::tell;
 use crate::diagnostic::{Diagnostic, escape_controls};
-use crate::model::MailSettings;
+use crate::model::{MailSettings, PasswordCommand};
 
 use super::{CONFIG, timeout};
 
@@ -116,74 +116,114 @@ pub fn password(settings: &MailSettings) -> Result<Password, Diagnostic> {
 
 /// Runs the command and takes the first line of its output. On a terminal it may prompt
 /// (gpg, pass) and is given the time that takes; without one it must finish within the mail
-/// deadline. Nothing it printed is ever repeated in a message.
-fn run(command: &[String]) -> Result<Password, Diagnostic> {
-    let Some((program, arguments)) = command.split_first() else {
-        return Err(command_error("is empty"));
+/// deadline, and what it says on stderr is kept for the message if it fails. Nothing it
+/// printed on stdout is ever repeated in a message.
+fn run(command: &PasswordCommand) -> Result<Password, Diagnostic> {
+    let (mut process, shown) = match command {
+        PasswordCommand::Shell(line) => {
+            let mut process = Command::new("sh");
+            process.arg("-c").arg(line);
+            (process, line.clone())
+        }
+        PasswordCommand::Program(words) => {
+            let Some((program, arguments)) = words.split_first() else {
+                return Err(command_error("is empty", None));
+            };
+            let mut process = Command::new(program);
+            process.args(arguments);
+            (process, words.join(" "))
+        }
     };
     let interactive = io::stdin().is_terminal();
-    let mut process = Command::new(program);
-    process
-        .args(arguments)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    process.stdin(Stdio::inherit()).stdout(Stdio::piped());
     if interactive {
+        process.stderr(Stdio::inherit());
         tell(format_args!(
-            "waiting for `mail.password_command` (`{program}`): it may be asking for a passphrase"
+            "waiting for `mail.password_command` (`{shown}`): it may be asking for a passphrase"
         ));
     } else {
         // Its own process group, so that a deadline ends whatever it started.
-        process.process_group(0);
+        process.stderr(Stdio::piped()).process_group(0);
     }
     let child = process
         .spawn()
-        .map_err(|err| command_error(&format!("`{program}` could not be started: {err}")))?;
+        .map_err(|err| command_error(&format!("`{shown}` could not be started: {err}"), None))?;
     let deadline = (!interactive).then(|| Instant::now() + timeout());
-    let (status, stdout) = finish(child, deadline).ok_or_else(|| {
-        command_error(&format!(
-            "`{program}` did not finish within {} seconds",
-            timeout().as_secs()
-        ))
+    let finished = finish(child, deadline).ok_or_else(|| {
+        command_error(
+            &format!(
+                "`{shown}` did not finish within {} seconds",
+                timeout().as_secs()
+            ),
+            None,
+        )
         .with_help("without a terminal it cannot ask for a passphrase: make it print the password without asking (an unlocked keychain or agent), or set AFFREL_MAIL_PASSWORD; AFFREL_MAIL_TIMEOUT sets the seconds")
     })?;
-    if !status.success() {
-        return Err(command_error(&format!("`{program}` failed ({status})")));
+    if !finished.status.success() {
+        return Err(command_error(
+            &format!("`{shown}` failed ({})", finished.status),
+            Some(&finished.stderr),
+        ));
     }
-    let text = String::from_utf8(stdout).map_err(|_| {
-        command_error(&format!(
-            "`{program}` printed something that is not UTF-8 text"
-        ))
+    let text = String::from_utf8(finished.stdout).map_err(|_| {
+        command_error(
+            &format!("`{shown}` printed something that is not UTF-8 text"),
+            None,
+        )
     })?;
     let line = text.lines().next().unwrap_or_default();
     if line.is_empty() {
-        return Err(command_error(&format!("`{program}` printed no password")));
+        return Err(command_error(
+            &format!("`{shown}` printed no password"),
+            Some(&finished.stderr),
+        ));
     }
     Ok(Password(line.to_owned()))
 }
 
-/// Waits for the command's output and exit, until `deadline` when there is one; past it,
-/// ends its process group and returns `None`.
-fn finish(mut child: Child, deadline: Option<Instant>) -> Option<(ExitStatus, Vec<u8>)> {
-    let stdout = child.stdout.take()?;
+/// What a finished command left.
+struct Finished {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Reads a child's stream to its end (at most [`MAX_OUTPUT`]) on a thread of its own.
+fn collect(stream: Option<impl io::Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let read = stdout.take(MAX_OUTPUT).read_to_end(&mut bytes);
-        let _ = sender.send(read.map(|_| bytes));
+        if let Some(stream) = stream {
+            let _ = stream.take(MAX_OUTPUT).read_to_end(&mut bytes);
+        }
+        let _ = sender.send(bytes);
     });
-    let left = |deadline: Instant| deadline.saturating_duration_since(Instant::now());
-    let output = match deadline {
-        Some(deadline) => receiver.recv_timeout(left(deadline)).ok(),
+    receiver
+}
+
+/// Waits for the command's output and exit, until `deadline` when there is one; past it,
+/// ends its process group and returns `None`.
+fn finish(mut child: Child, deadline: Option<Instant>) -> Option<Finished> {
+    let stdout = collect(child.stdout.take());
+    let stderr = collect(child.stderr.take());
+    let receive = |receiver: &mpsc::Receiver<Vec<u8>>| match deadline {
+        Some(deadline) => receiver
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .ok(),
         None => receiver.recv().ok(),
     };
+    let output = receive(&stdout).zip(receive(&stderr));
     let status = match (output.is_some(), deadline) {
         (true, None) => child.wait().ok(),
         (true, Some(deadline)) => wait_until(&mut child, deadline),
         (false, _) => None,
     };
-    if let (Some(status), Some(Ok(bytes))) = (status, output) {
-        Some((status, bytes))
+    if let (Some(status), Some((stdout, stderr))) = (status, output) {
+        Some(Finished {
+            status,
+            stdout,
+            stderr,
+        })
     } else {
         end(&mut child);
         None
@@ -212,9 +252,20 @@ fn end(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn command_error(why: &str) -> Diagnostic {
-    Diagnostic::error(CONFIG, format!("`mail.password_command` {why}"))
-        .with_help("run the command yourself to see what is wrong; it must print the password on its first line")
+/// The error for a `password_command` that did not give a password; `stderr`, when kept,
+/// gives the help its first line, escaped.
+fn command_error(why: &str, stderr: Option<&[u8]>) -> Diagnostic {
+    let said = stderr.map(String::from_utf8_lossy).and_then(|text| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(escape_controls)
+    });
+    let help = match said {
+        Some(line) => format!("it said: {line}. It must print the password (or token) on its first line"),
+        None => "it must print the password (or token) on its first line; a string runs through `sh -c` (quotes, `~` and pipes work), a list runs the program directly".to_owned(),
+    };
+    Diagnostic::error(CONFIG, format!("`mail.password_command` {why}")).with_help(help)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{MailSettings, Security, SmtpSettings};
 
 use super::password::{Password, Redactor};
+use super::sasl::{self, TOKEN_REFUSED_HELP, TokenLogin};
 use super::tls::{self, TlsStream};
 use super::wire::{self, Bounded, Exceeded};
 use super::{CONFIG, connect_tcp, label, silent_server};
@@ -76,7 +77,10 @@ impl Outbox {
             outbox.start_tls(mail, &server.host, &capabilities)?;
             capabilities = outbox.expect("EHLO", Some(&hello), 250)?.lines;
         }
-        outbox.log_in(&server.user, password, &capabilities)?;
+        match sasl::token_login(mail.auth, server, password.reveal()) {
+            Some(token) => outbox.log_in_with_token(&token)?,
+            None => outbox.log_in(&server.user, password, &capabilities)?,
+        }
         Ok(outbox)
     }
 
@@ -154,6 +158,32 @@ impl Outbox {
         } else {
             Err(self.login_refused(&reply))
         }
+    }
+
+    /// Logs in with an OAuth 2 token (XOAUTH2 or OAUTHBEARER); to an error challenge
+    /// (`334`) it answers as the mechanism says, and the server's refusal follows.
+    fn log_in_with_token(&mut self, token: &TokenLogin) -> Result<(), Diagnostic> {
+        let line = format!(
+            "AUTH {} {}",
+            token.mechanism,
+            STANDARD.encode(&token.initial)
+        );
+        let mut reply = self.exchange("login", &line)?;
+        if reply.code == 334 {
+            reply = self.exchange("login", &STANDARD.encode(token.after_error))?;
+        }
+        if reply.code == 235 {
+            return Ok(());
+        }
+        Err(Diagnostic::error(
+            CONFIG,
+            format!(
+                "the SMTP server {} refused the token: {}",
+                self.label,
+                self.said(&reply)
+            ),
+        )
+        .with_help(TOKEN_REFUSED_HELP))
     }
 
     /// Sends one message from `from` to `to`.

@@ -11,7 +11,7 @@ use crate::load::{
 };
 
 use super::check::FileCheck;
-use super::{ImapSettings, MailSettings, Security, Server, SmtpSettings};
+use super::{Auth, ImapSettings, MailSettings, PasswordCommand, Security, Server, SmtpSettings};
 
 /// Why a password is never a key, and where it comes from instead.
 const PASSWORD_HELP: &str = "remove it: affrel never keeps your password in a file. Add `password_command:` under `mail:` with a command that prints it (e.g. `pass show mail/sam`, or your system keychain's tool), or set the AFFREL_MAIL_PASSWORD variable when you run `drafts`, `send` or `sync`";
@@ -65,6 +65,26 @@ pub(super) fn validate_mail(
         "a block with `host:` and `user:`",
     );
     let smtp = smtp.and_then(|smtp| validate_smtp(check, smtp, sender_email));
+    let auth = match check
+        .optional(
+            &at("auth"),
+            raw.auth.as_ref(),
+            "`password`, `xoauth2` or `oauthbearer`",
+        )
+        .map(String::as_str)
+    {
+        None | Some("password") => Auth::Password,
+        Some("xoauth2") => Auth::Xoauth2,
+        Some("oauthbearer") => Auth::OAuthBearer,
+        Some(other) => {
+            check.error(
+                &at("auth"),
+                format!("unknown auth `{}`; expected one of `password`, `xoauth2`, `oauthbearer`", other.escape_debug()),
+                "write `password` (the default), or `xoauth2` for Gmail and Microsoft 365 with a token helper as `password_command`",
+            );
+            Auth::Password
+        }
+    };
     let password_command = check
         .optional(
             &at("password_command"),
@@ -72,6 +92,13 @@ pub(super) fn validate_mail(
             "a command that prints your password, e.g. `pass show mail/sam`",
         )
         .and_then(|command| validate_command(check, &at("password_command"), command));
+    if auth != Auth::Password && password_command.is_none() && raw.password_command.is_none() {
+        check.error(
+            &at("auth"),
+            "OAuth 2 needs a `password_command` that prints an access token",
+            "add `password_command:` with your token helper, e.g. `oama access sam@gmail.com` or `mutt_oauth2.py ~/.sam.tokens`; README's \"Your mailbox\" has recipes",
+        );
+    }
     check.optional(
         &at("ca_file"),
         raw.ca_file.as_ref(),
@@ -95,6 +122,7 @@ pub(super) fn validate_mail(
     MailSettings {
         imap,
         smtp,
+        auth,
         password_command,
         extra_roots,
     }
@@ -206,9 +234,26 @@ fn validate_smtp(
         )
         .copied()
         .unwrap_or(false);
+    let rate_keys = [Key::Field("mail"), Key::Field("smtp"), Key::Field("rate")];
+    let rate = match check.optional(
+        &rate_keys,
+        raw.rate.as_ref(),
+        "emails a minute, a whole number",
+    ) {
+        Some(0) => {
+            check.error(
+                &rate_keys,
+                "`rate: 0` would send nothing",
+                "write how many emails a minute your provider allows, e.g. `rate: 20`, or remove the key to send without pauses",
+            );
+            None
+        }
+        rate => rate.copied(),
+    };
     Some(SmtpSettings {
         server: server?,
         save_sent,
+        rate,
     })
 }
 
@@ -303,17 +348,25 @@ fn validate_command(
     check: &mut FileCheck<'_>,
     keys: &[Key<'_>],
     command: &Words,
-) -> Option<Vec<String>> {
-    let words = words_of(command);
-    if words.is_empty() || words.iter().any(|w| w.chars().any(char::is_control)) {
+) -> Option<PasswordCommand> {
+    let (command, words) = match command {
+        Words::One(line) => (
+            PasswordCommand::Shell(line.trim().to_owned()),
+            vec![line.trim().to_owned()],
+        ),
+        Words::Many(list) => (PasswordCommand::Program(list.clone()), list.clone()),
+    };
+    if words.first().is_none_or(String::is_empty)
+        || words.iter().any(|w| w.chars().any(char::is_control))
+    {
         check.error(
             keys,
             "`password_command` is empty or not one line",
-            "write the command that prints your password, e.g. `pass show mail/sam`; it is run as it is, without a shell",
+            "write the command that prints your password, e.g. `pass show mail/sam` (run by `sh -c`), or a list such as `[op, read, \"op://Private/Mail/app password\"]` (run directly)",
         );
         return None;
     }
-    Some(words)
+    Some(command)
 }
 
 /// The words of a one-word-or-list key: a single string is split at spaces (a command

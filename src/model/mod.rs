@@ -61,11 +61,32 @@ pub struct Config {
 pub struct MailSettings {
     pub imap: Option<ImapSettings>,
     pub smtp: Option<SmtpSettings>,
-    /// The program and its arguments, run without a shell, whose first line of output is
-    /// the password.
-    pub password_command: Option<Vec<String>>,
+    /// How to log in: with a password, or an OAuth 2 access token.
+    pub auth: Auth,
+    /// The command whose first line of output is the password (or token).
+    pub password_command: Option<PasswordCommand>,
     /// Roots to trust besides the system's (a self-hosted server, a local bridge), DER.
     pub extra_roots: Vec<Vec<u8>>,
+}
+
+/// How affrel logs in to the mail servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// LOGIN, AUTH PLAIN or LOGIN with a password.
+    Password,
+    /// SASL XOAUTH2 (Google's and Microsoft's) with an OAuth 2 access token.
+    Xoauth2,
+    /// SASL OAUTHBEARER (RFC 7628) with an OAuth 2 access token.
+    OAuthBearer,
+}
+
+/// `password_command`, in the form it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCommand {
+    /// A command line, run by `sh -c` (quotes, `~` and pipes work).
+    Shell(String),
+    /// A program and its arguments, run directly.
+    Program(Vec<String>),
 }
 
 /// How a connection is protected.
@@ -104,6 +125,8 @@ pub struct SmtpSettings {
     pub server: Server,
     /// Whether each sent email is also appended to the IMAP sent folder.
     pub save_sent: bool,
+    /// At most this many emails a minute, when set.
+    pub rate: Option<u32>,
 }
 
 /// Who the emails come from.
