@@ -214,6 +214,52 @@ fn a_missing_sent_folder_stops_send_before_sending() {
     assert_eq!(records(root), before);
 }
 
+// A corrected address replaces affrel's draft with one to the new address: the draft never
+// stays addressed to the old one.
+#[test]
+fn a_corrected_address_replaces_the_draft() {
+    let Some((_ca, dovecot, dir, _own)) = drafted() else {
+        return;
+    };
+    let root = dir.path();
+    let tom = walkdir::WalkDir::new(root.join("content/referrals"))
+        .into_iter()
+        .map(Result::unwrap)
+        .find(|e| e.path().file_stem().is_some_and(|s| s == "tom-becker"))
+        .expect("Tom's record")
+        .into_path();
+    let record = fs::read_to_string(&tom).unwrap();
+    let old_address = record
+        .lines()
+        .find_map(|l| l.strip_prefix("email: "))
+        .expect("an email line")
+        .trim()
+        .to_owned();
+    fs::write(
+        &tom,
+        record.replace(&old_address, "tom.becker@mail.example"),
+    )
+    .unwrap();
+    let corrected = run(root, &["drafts"]);
+    assert_exit(&corrected, 0);
+    assert!(
+        text(&corrected.stdout).contains("0 added, 9 kept, 1 replaced, 0 removed"),
+        "{}",
+        text(&corrected.stdout)
+    );
+    let drafts_now = dovecot.messages("Drafts");
+    assert!(
+        drafts_now
+            .iter()
+            .any(|(_, b)| text(b).contains("tom.becker@mail.example"))
+    );
+    assert!(
+        !drafts_now
+            .iter()
+            .any(|(_, b)| text(b).contains(&old_address))
+    );
+}
+
 // A draft the user edited is theirs: neither replaced nor added again. A template edit
 // replaces affrel's drafts of the emails it changes; a done action removes its draft.
 #[test]
@@ -241,8 +287,8 @@ fn drafts_follow_edits_templates_and_done_actions() {
     );
     assert_eq!(dovecot.messages("Drafts").len(), DUE + 1);
 
-    // The welcome template changes: affrel's welcome drafts are replaced, and José's new
-    // welcome is added beside the one the user edited.
+    // The welcome template changes: affrel's welcome drafts are replaced, and José's, which
+    // the user edited, stays the only draft of his welcome.
     let template = root.join("content/emails/welcome.md");
     let welcome = fs::read_to_string(&template).unwrap();
     fs::write(
@@ -254,14 +300,31 @@ fn drafts_follow_edits_templates_and_done_actions() {
     assert_exit(&edited_run, 0);
     let stdout = text(&edited_run.stdout);
     assert!(
-        stdout.contains("1 added, 7 kept, 2 replaced, 0 removed"),
+        stdout.contains(
+            "0 added, 7 kept, 2 replaced, 0 removed, 1 edited by you and left as they are"
+        ),
         "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("jose.alvarez"))
+            .count(),
+        1,
+        "one line per draft: {stdout}"
     );
     let after_edit = dovecot.messages("Drafts");
     assert_eq!(
         after_edit.len(),
-        DUE + 2,
-        "the edited draft stays beside the new one"
+        DUE + 1,
+        "one draft per email: the edited one is José's"
+    );
+    assert_eq!(
+        after_edit
+            .iter()
+            .filter(|(_, b)| text(b).contains("jose.alvarez@example.com"))
+            .count(),
+        1
     );
     assert!(
         after_edit
@@ -273,8 +336,8 @@ fn drafts_follow_edits_templates_and_done_actions() {
         .filter(|(_, b)| text(b).contains("P.S. Reply any time."))
         .count();
     assert_eq!(
-        new_welcomes, 3,
-        "Tom's, Priya's and José's welcomes have the new text"
+        new_welcomes, 2,
+        "Tom's and Priya's welcomes have the new text"
     );
 
     // Kenji's congratulation is done: its draft goes.
@@ -283,7 +346,7 @@ fn drafts_follow_edits_templates_and_done_actions() {
     assert_exit(&done_run, 0);
     let stdout = text(&done_run.stdout);
     assert!(
-        stdout.contains("0 added, 9 kept, 0 replaced, 1 removed"),
+        stdout.contains("0 added, 8 kept, 0 replaced, 1 removed, 1 edited by you"),
         "{stdout}"
     );
     let last = dovecot.messages("Drafts");

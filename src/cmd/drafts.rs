@@ -14,6 +14,7 @@ use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
+use crate::mail::sync::one_line;
 use crate::mail::{self, password};
 use crate::render::{self, RenderedEmail};
 use crate::stages;
@@ -67,17 +68,11 @@ pub fn run(args: &DraftsArgs) -> Exit {
             changed
         });
     match result {
-        Ok((plan, removal_refused)) => {
+        Ok((plan, can_remove)) => {
             say(format_args!(
                 "{}",
-                listing(&plan, &emails, &imap.drafts, args.dry_run).trim_end()
+                listing(&plan, &emails, &imap.drafts, args.dry_run, can_remove).trim_end()
             ));
-            if removal_refused {
-                say(format_args!(
-                    "the server cannot remove single messages (it lacks UIDPLUS): remove the {} outdated drafts above by hand",
-                    plan.remove.len()
-                ));
-            }
             Exit::Success
         }
         Err(problem) => fail(&[problem]),
@@ -86,7 +81,7 @@ pub fn run(args: &DraftsArgs) -> Exit {
 
 /// Reads affrel's drafts in the folder, plans, and (unless a dry run) appends, then
 /// removes: a run stopped in between leaves a second copy, which the next run removes, never
-/// a missing draft. Returns the plan, and whether removing was impossible here.
+/// a missing draft. Returns the plan, and whether the server can remove single messages.
 fn update(
     mailbox: &mut Mailbox,
     folder: &str,
@@ -107,22 +102,19 @@ fn update(
         .filter(|(uid, _)| !ours.contains(uid))
         .map(|(_, id)| id)
         .collect();
-    let plan = drafts::plan(wanted, &found, &edited);
+    let can_remove = mailbox.can_remove();
+    let plan = drafts::plan(wanted, &found, &edited, can_remove);
     if dry_run {
-        return Ok((plan, false));
+        return Ok((plan, can_remove));
     }
     for &index in &plan.add {
         mailbox.append(folder, &wanted[index].bytes, &[Flag::Draft])?;
     }
-    if plan.remove.is_empty() {
-        return Ok((plan, false));
+    if can_remove {
+        let stale: Vec<u32> = plan.remove.iter().map(|draft| draft.uid).collect();
+        mailbox.remove(&stale)?;
     }
-    if !mailbox.can_remove() {
-        return Ok((plan, true));
-    }
-    let stale: Vec<u32> = plan.remove.iter().map(|draft| draft.uid).collect();
-    mailbox.remove(&stale)?;
-    Ok((plan, false))
+    Ok((plan, can_remove))
 }
 
 /// The draft, when it is exactly as affrel wrote it.
@@ -132,15 +124,25 @@ fn affrels(fetched: &Fetched) -> Option<Found> {
     }
     let message = MessageParser::default().parse_headers(&fetched.bytes)?;
     let to = message.to()?.first()?.address()?.to_lowercase();
+    let date = message.header_raw("Date").map(one_line).unwrap_or_default();
     Some(Found {
         uid: fetched.uid,
         message_id: format!("<{}>", message.message_id()?),
         to,
+        subject: one_line(message.subject().unwrap_or_default()),
+        date,
+        content: drafts::content(&fetched.bytes),
     })
 }
 
-/// What was (or would be) done, email by email, then the counts.
-fn listing(plan: &Plan, emails: &[RenderedEmail], folder: &str, dry_run: bool) -> String {
+/// What was (or would be) done, one line per draft, then the counts of what happened.
+fn listing(
+    plan: &Plan,
+    emails: &[RenderedEmail],
+    folder: &str,
+    dry_run: bool,
+    can_remove: bool,
+) -> String {
     let mut out = String::new();
     let line = |out: &mut String, verb: &str, email: &RenderedEmail| {
         let _ = writeln!(
@@ -163,21 +165,56 @@ fn listing(plan: &Plan, emails: &[RenderedEmail], folder: &str, dry_run: bool) -
     for &index in &plan.yours {
         line(&mut out, "yours", &emails[index]);
     }
-    for draft in &plan.remove {
-        let _ = writeln!(out, "  {:<9} an earlier draft to {}", "remove", draft.to);
+    for (index, earlier) in &plan.outdated {
+        let email = &emails[*index];
+        let _ = writeln!(
+            out,
+            "  {:<9} {} <{}>: {}; the draft dated {} is out of date (its email changed): delete it in your mail client, then run `affrel drafts` again",
+            "outdated", email.to_name, email.to_email, email.subject, earlier.date
+        );
+    }
+    for draft in plan
+        .remove
+        .iter()
+        .filter(|d| !plan.superseded.contains(&d.uid))
+    {
+        if can_remove {
+            let _ = writeln!(
+                out,
+                "  {:<9} the draft to {}: \"{}\" (no longer due)",
+                "remove", draft.to, draft.subject
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  {:<9} the draft to {} dated {}: \"{}\" is no longer due: delete it in your mail client",
+                "stale", draft.to, draft.date, draft.subject
+            );
+        }
     }
     let replaced = plan.replacing.len();
+    let removed = if can_remove {
+        plan.remove.len() - plan.superseded.len()
+    } else {
+        0
+    };
     let mut summary = format!(
-        "{} added, {} kept, {replaced} replaced, {} removed",
+        "{} added, {} kept, {replaced} replaced, {removed} removed",
         plan.add.len() - replaced,
         plan.kept.len(),
-        plan.remove.len() - plan.superseded
     );
     if !plan.yours.is_empty() {
         let _ = write!(
             summary,
             ", {} edited by you and left as they are",
             plan.yours.len()
+        );
+    }
+    let by_hand = plan.outdated.len() + if can_remove { 0 } else { plan.remove.len() };
+    if by_hand > 0 {
+        let _ = write!(
+            summary,
+            "; {by_hand} to delete by hand (this server cannot remove single messages: it lacks UIDPLUS)"
         );
     }
     if dry_run {

@@ -31,6 +31,13 @@ pub struct Found {
     pub message_id: String,
     /// The recipient's address, lowercase.
     pub to: String,
+    /// Its subject and `Date` header as a mail client shows them, to tell the user which
+    /// draft is meant.
+    pub subject: String,
+    pub date: String,
+    /// What it says, for comparing with the email as it is now: the message without the
+    /// mark and the `Date` line (which follows the as-of date, not the email).
+    pub content: Vec<u8>,
 }
 
 /// What to do to the folder.
@@ -38,7 +45,7 @@ pub struct Found {
 pub struct Plan {
     /// Indexes into the wanted emails, to append.
     pub add: Vec<usize>,
-    /// Of `add`, those that take the place of an earlier draft to the same person.
+    /// Of `add`, those that take the place of an earlier draft of the same email.
     pub replacing: BTreeSet<usize>,
     /// Wanted emails already there, unchanged.
     pub kept: Vec<usize>,
@@ -46,8 +53,11 @@ pub struct Plan {
     pub yours: Vec<usize>,
     /// Earlier drafts to remove: replaced, no longer due, or a second copy.
     pub remove: Vec<Found>,
-    /// Of `remove`, how many an added draft replaces.
-    pub superseded: usize,
+    /// Of `remove`, the UIDs that an added draft replaces.
+    pub superseded: BTreeSet<u32>,
+    /// Where the server cannot remove single messages: wanted emails whose earlier draft
+    /// differs from them, not added beside it, with that draft.
+    pub outdated: Vec<(usize, Found)>,
 }
 
 /// The email as a draft: `X-Unsent` dropped, and the mark with the digest of the rest put
@@ -57,6 +67,12 @@ pub fn draft_bytes(eml: &[u8]) -> Vec<u8> {
     let mut draft = format!("{MARK}: {}\r\n", digest(&body)).into_bytes();
     draft.extend_from_slice(&body);
     draft
+}
+
+/// What a draft says, for comparing: without the mark and the `Date` line.
+pub fn content(draft: &[u8]) -> Vec<u8> {
+    let unmarked = without_header_line(draft, MARK.as_bytes());
+    without_header_line(&unmarked, b"Date:")
 }
 
 /// The email as it is sent: `X-Unsent` dropped and dated `date` (RFC 5322 form), nothing
@@ -81,11 +97,19 @@ pub fn is_intact(bytes: &[u8]) -> bool {
     rest[..end] == *digest(&rest[end + 2..]).as_bytes()
 }
 
-/// What to add, keep, replace and remove so that the folder holds exactly one intact draft
-/// of each wanted email, and no other draft of affrel's. `edited` holds the Message-IDs of
-/// the folder's other messages: a wanted email among them is a draft you edited, and is not
-/// added again.
-pub fn plan(wanted: &[Wanted<'_>], found: &[Found], edited: &BTreeSet<String>) -> Plan {
+/// What to add, keep, replace and remove so that the folder holds exactly one draft of each
+/// wanted email, and no other draft of affrel's. A draft is matched to its email by
+/// Message-ID, which names the action, and kept while it says what the email says now, else
+/// replaced. `edited` holds the Message-IDs of the folder's other messages: a wanted email
+/// among them is a draft you edited, and is never added beside it. Where the server cannot
+/// remove single messages (`can_remove` false), nothing is added beside a draft that would
+/// have to go.
+pub fn plan(
+    wanted: &[Wanted<'_>],
+    found: &[Found],
+    edited: &BTreeSet<String>,
+    can_remove: bool,
+) -> Plan {
     let mut plan = Plan::default();
     let mut by_id: BTreeMap<&str, Vec<&Found>> = BTreeMap::new();
     for draft in found {
@@ -96,33 +120,30 @@ pub fn plan(wanted: &[Wanted<'_>], found: &[Found], edited: &BTreeSet<String>) -
     }
     let mut used: BTreeSet<u32> = BTreeSet::new();
     for (index, email) in wanted.iter().enumerate() {
-        match by_id
-            .get(email.message_id)
-            .and_then(|drafts| drafts.first())
-        {
-            Some(first) => {
-                used.insert(first.uid);
-                plan.kept.push(index);
+        let drafts = by_id.get(email.message_id).map_or(&[][..], Vec::as_slice);
+        let now = content(&email.bytes);
+        let same = drafts.iter().find(|draft| draft.content == now);
+        if let Some(same) = same {
+            used.insert(same.uid);
+            plan.kept.push(index);
+        } else if edited.contains(email.message_id) {
+            plan.yours.push(index);
+        } else if let Some(earlier) = drafts.first().filter(|_| !can_remove) {
+            used.extend(drafts.iter().map(|draft| draft.uid));
+            plan.outdated.push((index, (*earlier).clone()));
+        } else {
+            if !drafts.is_empty() {
+                plan.replacing.insert(index);
+                plan.superseded.extend(drafts.iter().map(|draft| draft.uid));
             }
-            None if edited.contains(email.message_id) => plan.yours.push(index),
-            None => plan.add.push(index),
+            plan.add.push(index);
         }
     }
-    let added_to: BTreeMap<&str, usize> = plan
-        .add
+    plan.remove = found
         .iter()
-        .map(|&index| (wanted[index].to.as_str(), index))
+        .filter(|draft| !used.contains(&draft.uid))
+        .cloned()
         .collect();
-    let wanted_ids: BTreeSet<&str> = wanted.iter().map(|w| w.message_id).collect();
-    for draft in found.iter().filter(|d| !used.contains(&d.uid)) {
-        if let Some(&index) = added_to.get(draft.to.as_str())
-            && !wanted_ids.contains(draft.message_id.as_str())
-        {
-            plan.replacing.insert(index);
-            plan.superseded += 1;
-        }
-        plan.remove.push(draft.clone());
-    }
     plan
 }
 
@@ -158,7 +179,7 @@ fn without_header_line(message: &[u8], name: &[u8]) -> Vec<u8> {
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::{Found, Wanted, draft_bytes, is_intact, plan, sent_bytes};
+    use super::{Found, Wanted, content, draft_bytes, is_intact, plan, sent_bytes};
 
     const EML: &[u8] = b"From: Sam <sam@example.com>\r\nX-Unsent: 1\r\nSubject: Hi\r\n\r\nHello\r\nX-Unsent: stays in the body\r\n";
 
@@ -179,45 +200,64 @@ mod tests {
         assert!(!is_intact(b"X-Affrel-Draft: 00\r\n"));
     }
 
-    fn wanted(id: &'static str, to: &str) -> Wanted<'static> {
+    fn wanted(id: &'static str, to: &str, says: &str) -> Wanted<'static> {
         Wanted {
             message_id: id,
             to: to.to_owned(),
-            bytes: Vec::new(),
+            bytes: draft_bytes(format!("To: {to}\r\nDate: today\r\n\r\n{says}").as_bytes()),
         }
     }
 
-    fn found(uid: u32, id: &str, to: &str) -> Found {
+    fn found(uid: u32, id: &str, to: &str, says: &str) -> Found {
+        let bytes = draft_bytes(format!("To: {to}\r\nDate: earlier\r\n\r\n{says}").as_bytes());
         Found {
             uid,
             message_id: id.to_owned(),
             to: to.to_owned(),
+            subject: String::new(),
+            date: "earlier".to_owned(),
+            content: content(&bytes),
         }
     }
 
-    // Kept when there, added when not, the earlier draft to the same person replaced, a
-    // second copy and a draft no longer due removed, a draft you edited left to you.
+    // Kept when there and the same (whatever its Date), added when not, replaced when its
+    // email changed, a second copy and a draft no longer due removed, a draft you edited
+    // left to you and never doubled.
     #[test]
     fn plan_keeps_adds_replaces_and_removes() {
         let wanted = [
-            wanted("<a@x>", "ana@example.com"),
-            wanted("<b2@x>", "ben@example.com"),
-            wanted("<c@x>", "cleo@example.com"),
+            wanted("<a@x>", "ana@example.com", "Hello"),
+            wanted("<b@x>", "ben@example.com", "New words"),
+            wanted("<c@x>", "cleo@example.com", "Hi"),
+            wanted("<e@x>", "eve@example.com", "Hey"),
         ];
         let found = [
-            found(1, "<a@x>", "ana@example.com"),
-            found(2, "<a@x>", "ana@example.com"),
-            found(3, "<b1@x>", "ben@example.com"),
-            found(4, "<d@x>", "dan@example.com"),
+            found(1, "<a@x>", "ana@example.com", "Hello"),
+            found(2, "<a@x>", "ana@example.com", "Hello"),
+            found(3, "<b@x>", "ben@example.com", "Old words"),
+            found(4, "<d@x>", "dan@example.com", "Bye"),
         ];
         let edited = BTreeSet::from(["<c@x>".to_owned()]);
-        let plan = plan(&wanted, &found, &edited);
+        let plan = plan(&wanted, &found, &edited, true);
         assert_eq!(plan.kept, [0]);
-        assert_eq!(plan.add, [1]);
+        assert_eq!(plan.add, [1, 3]);
         assert_eq!(plan.yours, [2]);
         assert_eq!(plan.replacing.iter().copied().collect::<Vec<_>>(), [1]);
         let removed: Vec<u32> = plan.remove.iter().map(|f| f.uid).collect();
         assert_eq!(removed, [2, 3, 4]);
-        assert_eq!(plan.superseded, 1);
+        assert_eq!(plan.superseded.iter().copied().collect::<Vec<_>>(), [3]);
+    }
+
+    // Without single-message removal, a changed email is not added beside its earlier
+    // draft: one draft per email, whatever the server can do.
+    #[test]
+    fn without_removal_a_changed_email_is_not_added_twice() {
+        let wanted = [wanted("<b@x>", "ben@example.com", "New words")];
+        let found = [found(3, "<b@x>", "ben@example.com", "Old words")];
+        let plan = plan(&wanted, &found, &BTreeSet::new(), false);
+        assert!(plan.add.is_empty());
+        assert!(plan.remove.is_empty());
+        assert_eq!(plan.outdated.len(), 1);
+        assert_eq!(plan.outdated[0].1.uid, 3);
     }
 }

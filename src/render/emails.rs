@@ -682,8 +682,32 @@ fn normalize_line_breaks(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// Builds the RFC 5322 message: From, To, Subject, a fixed Date, a content-derived
-/// Message-ID, `X-Unsent: 1`, and text + HTML alternatives. Returns it and its Message-ID.
+/// The Message-ID of the email that carries out this action: it names the action (the
+/// referral, the kind, and how many events of that kind they already have), never its words,
+/// its sender, its due date or the as-of date. Editing a template, the sender or the draft
+/// keeps it, so `drafts` never adds a second draft for one action; doing the action moves
+/// the next one of that kind to a new Message-ID.
+fn action_message_id(facts: &EmailFacts<'_>) -> String {
+    let completed = facts.action.kind.completed_by();
+    let before = facts
+        .referral
+        .events
+        .iter()
+        .filter(|event| event.kind == completed && event.date <= facts.as_of)
+        .count();
+    let digest = Sha256::new()
+        .chain_update(b"affrel action\0")
+        .chain_update(&facts.referral.id)
+        .chain_update([0])
+        .chain_update(facts.action.kind.as_str())
+        .chain_update([0])
+        .chain_update(before.to_string())
+        .finalize();
+    format!("<{}@affrel.invalid>", &hex(&digest)[..32])
+}
+
+/// Builds the RFC 5322 message: From, To, Subject, a fixed Date, the action's Message-ID,
+/// `X-Unsent: 1`, and text + HTML alternatives. Returns it and its Message-ID.
 fn build_message(
     facts: &EmailFacts<'_>,
     subject: &str,
@@ -692,21 +716,11 @@ fn build_message(
 ) -> Result<(Vec<u8>, String), String> {
     let from = mailbox(&facts.sender.name, &facts.sender.email)?;
     let to = mailbox(&facts.referral.name, &facts.referral.email)?;
-    // Never the as-of date: the same email due on the same day keeps its Message-ID whichever
-    // day of the week it is built, which `drafts`, `send` and `sync` rely on.
-    let digest = Sha256::new()
-        .chain_update(&facts.referral.id)
-        .chain_update([0])
-        .chain_update(facts.action.kind.as_str())
-        .chain_update([0])
-        .chain_update(facts.action.due.to_string())
-        .chain_update([0])
+    let hash = hex(&Sha256::new()
         .chain_update(subject)
         .chain_update([0])
         .chain_update(text)
-        .finalize();
-    let hash = hex(&digest);
-    let domain = from.email.domain().to_owned();
+        .finalize());
     let html_document = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{html}</body></html>\n"
     );
@@ -714,7 +728,7 @@ fn build_message(
         .boundary(format!("affrel-{}", &hash[..32]))
         .singlepart(SinglePart::plain(text.to_owned()))
         .singlepart(SinglePart::html(html_document));
-    let message_id = format!("<{}@{domain}>", &hash[..32]);
+    let message_id = action_message_id(facts);
     let message = Message::builder()
         .from(from)
         .to(to)
