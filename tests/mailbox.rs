@@ -13,7 +13,7 @@ use servers::project::{
     DUE, Setup, both, built_emails, command, message_id, project, recorded_ids, records, run,
     run_with_password, seen,
 };
-use servers::{Dovecot, PASSWORD, SmtpOptions, TestCa, free_port, start_both};
+use servers::{Dovecot, PASSWORD, SmtpOptions, TestCa, USER, free_port, start_both};
 
 /// Dovecot, and the demo project using it, after a first `drafts` run (checked on the way)
 /// with one draft of the user's own in the folder first. `None` when Dovecot is missing.
@@ -897,4 +897,55 @@ fn init_writes_a_mail_block_to_uncomment() {
     fs::write(&config, uncommented).unwrap();
     let output = run(root, &["check"]);
     assert_exit(&output, 0);
+}
+
+// A project fresh from `init` emails nobody by accident: `drafts` and `send --yes` refuse
+// while the sender is the placeholder, naming the key; once it is set, the sample referrals
+// are still never drafted.
+#[test]
+fn a_fresh_init_project_drafts_and_sends_nothing() {
+    let Some((ca, dovecot, smtp)) = start_both(&SmtpOptions::default()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    assert_exit(
+        &affrel(&["init", root.to_str().unwrap()]).output().unwrap(),
+        0,
+    );
+    fs::create_dir_all(root.join("certs")).unwrap();
+    fs::write(root.join("certs/test-ca.pem"), &ca.ca).unwrap();
+    let config = root.join("content/config.yaml");
+    let mut text_of_config = fs::read_to_string(&config).unwrap();
+    text_of_config.push_str(&format!(
+        "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    user: {USER}\n  smtp:\n    host: localhost\n    port: {}\n    security: starttls\n    user: {USER}\n  ca_file: certs/test-ca.pem\n",
+        dovecot.tls_port, smtp.port
+    ));
+    fs::write(&config, &text_of_config).unwrap();
+    for args in [&["drafts"][..], &["send", "--yes"][..]] {
+        let output = run(root, args);
+        assert_exit(&output, 1);
+        assert!(
+            text(&output.stderr)
+                .contains("`sender.email` is still the placeholder `you@example.com`"),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    fs::write(
+        &config,
+        text_of_config.replacen("email: you@example.com", &format!("email: {USER}"), 1),
+    )
+    .unwrap();
+    let drafted = run(root, &["drafts"]);
+    assert_exit(&drafted, 0);
+    assert!(
+        text(&drafted.stderr).contains("sample referrals' emails: tagged `sample`"),
+        "{}",
+        text(&drafted.stderr)
+    );
+    assert!(dovecot.messages("Drafts").is_empty());
+    let sent = run(root, &["send", "--yes"]);
+    assert_exit(&sent, 0);
+    assert!(smtp.received().is_empty(), "nothing was sent");
 }

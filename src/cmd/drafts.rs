@@ -9,7 +9,9 @@ use imap::types::Flag;
 use mail_parser::MessageParser;
 
 use crate::cli::{DraftsArgs, Exit};
-use crate::cmd::{fail, leave_out_email_on_its_way, locked_project, print_all, today};
+use crate::cmd::{
+    fail, leave_out_email_on_its_way, locked_project, only_real_emails, print_all, today,
+};
 use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
@@ -44,6 +46,9 @@ pub fn run(args: &DraftsArgs) -> Exit {
     };
     let derived = stages::derive(&project, as_of);
     let mut emails = render::emails_due(&project, &derived, &mut diagnostics);
+    if let Err(problem) = only_real_emails(&project, &mut emails) {
+        return fail(&[problem]);
+    }
     if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
         diagnostics.push(problem);
     }

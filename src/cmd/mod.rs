@@ -15,7 +15,7 @@ pub mod new;
 pub mod send;
 pub mod sync;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -29,7 +29,7 @@ use crate::edit::pending;
 use crate::edit::text::Item;
 use crate::edit::{self, Change, Refused, Session};
 use crate::load;
-use crate::model::{self, Project};
+use crate::model::{self, PLACEHOLDER_SENDER, Project, SAMPLE_TAG};
 use crate::render::{RenderedEmail, plural};
 use crate::timings::Timings;
 
@@ -133,6 +133,46 @@ pub fn leave_out_email_on_its_way(
         "an earlier `affrel send --yes` stopped after handing \"{}\" for {} to the server, before recording it: it is left out here, and the next `affrel send --yes` records it as sent before anything else",
         note.subject, note.to
     ));
+    Ok(())
+}
+
+/// Keeps emails from going anywhere by accident: an error while the sender is still
+/// `init`'s placeholder, and the emails of sample referrals left out, saying so.
+pub fn only_real_emails(
+    project: &Project,
+    emails: &mut Vec<RenderedEmail>,
+) -> Result<(), Diagnostic> {
+    if project
+        .config
+        .sender
+        .email
+        .eq_ignore_ascii_case(PLACEHOLDER_SENDER)
+    {
+        return Err(Diagnostic::error(
+            "content/config.yaml",
+            format!("`sender.email` is still the placeholder `{PLACEHOLDER_SENDER}` that `affrel init` wrote"),
+        )
+        .with_help("set `sender.email` (and `sender.name`) to the address you send from; until then affrel drafts and sends nothing"));
+    }
+    let samples: BTreeSet<&str> = project
+        .referrals
+        .iter()
+        .filter(|referral| referral.tags.iter().any(|tag| tag == SAMPLE_TAG))
+        .map(|referral| referral.id.as_str())
+        .collect();
+    let before = emails.len();
+    emails.retain(|email| !samples.contains(email.id.as_str()));
+    let left_out = before - emails.len();
+    if left_out > 0 {
+        tell(format_args!(
+            "left out {}: tagged `{SAMPLE_TAG}`; replace the samples with your own referrals",
+            plural(
+                left_out,
+                "sample referral's email",
+                "sample referrals' emails"
+            )
+        ));
+    }
     Ok(())
 }
 

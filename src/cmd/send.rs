@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use imap::types::Flag;
 
 use crate::cli::{Exit, SendArgs};
-use crate::cmd::{fail, leave_out_email_on_its_way, not_changed, print_all, shown, today};
+use crate::cmd::{
+    fail, leave_out_email_on_its_way, not_changed, only_real_emails, print_all, shown, today,
+};
 use crate::console::{say, tell};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::edit::pending::{self, Pending};
@@ -60,6 +62,8 @@ pub fn run(args: &SendArgs) -> Exit {
         return Exit::Success;
     }
     if !args.yes {
+        let sender = &project.config.sender;
+        say(format_args!("from {} <{}>:", sender.name, sender.email));
         for email in &emails {
             say(format_args!(
                 "  {} <{}>: {}",
@@ -86,6 +90,7 @@ fn chosen(
     let derived = stages::derive(project, as_of);
     let mut diagnostics = Diagnostics::default();
     let mut emails = render::emails_due(project, &derived, &mut diagnostics);
+    only_real_emails(project, &mut emails).map_err(|problem| vec![problem])?;
     if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
         diagnostics.push(problem);
     }

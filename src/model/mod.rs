@@ -129,6 +129,13 @@ pub struct SmtpSettings {
     pub rate: Option<u32>,
 }
 
+/// The sender address `affrel init` writes: nobody sends from it, so `drafts` and `send`
+/// refuse until it is changed.
+pub const PLACEHOLDER_SENDER: &str = "you@example.com";
+
+/// The tag of `affrel init`'s sample referrals, which are never drafted or sent.
+pub const SAMPLE_TAG: &str = "sample";
+
 /// Who the emails come from.
 #[derive(Debug)]
 pub struct Sender {
