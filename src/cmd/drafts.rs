@@ -94,9 +94,9 @@ fn update(
     dry_run: bool,
 ) -> Result<(Plan, bool), Diagnostic> {
     if dry_run {
-        mailbox.examine(folder)?;
+        mailbox.examine("drafts", folder)?;
     } else {
-        mailbox.select(folder)?;
+        mailbox.select("drafts", folder)?;
     }
     let uids = mailbox.with_header(MARK)?;
     let found: Vec<Found> = mailbox.read(&uids)?.iter().filter_map(affrels).collect();
@@ -113,7 +113,7 @@ fn update(
         return Ok((plan, can_remove));
     }
     for &index in &plan.add {
-        mailbox.append(folder, &wanted[index].bytes, &[Flag::Draft])?;
+        mailbox.append("drafts", folder, &wanted[index].bytes, &[Flag::Draft])?;
     }
     if can_remove {
         let stale: Vec<u32> = plan.remove.iter().map(|draft| draft.uid).collect();

@@ -135,7 +135,7 @@ fn send_all(
             let imap = mail::imap_settings(mail)?;
             let mut mailbox = Mailbox::connect(imap, mail, &password)?;
             // A sent folder that cannot be opened stops the run before anything is sent.
-            mailbox.examine(&imap.sent)?;
+            mailbox.examine("sent", &imap.sent)?;
             Some((mailbox, imap.sent.as_str()))
         } else {
             None
@@ -151,7 +151,7 @@ fn send_all(
         let step = send_one(session, project, &mut outbox, email, today).and_then(|bytes| {
             sent += 1;
             match &mut sent_folder {
-                Some((mailbox, folder)) => mailbox.append(folder, &bytes, &[Flag::Seen]).map_err(|problem| {
+                Some((mailbox, folder)) => mailbox.append("sent", folder, &bytes, &[Flag::Seen]).map_err(|problem| {
                     Stop::Failed(vec![problem.with_help_first("the email was sent and recorded; only its copy in the sent folder is missing")])
                 }),
                 None => Ok(()),

@@ -73,7 +73,7 @@ fn read_folders(
         .chain(imap.inbox.iter().map(|name| (Folder::Inbox, name)));
     let mut messages = Vec::new();
     for (folder, name) in folders {
-        mailbox.examine(name)?;
+        mailbox.examine(folder.key(), name)?;
         let uids = mailbox.since(since)?;
         for header in mailbox.headers(&uids, sync::FIELDS)? {
             messages.extend(

@@ -107,25 +107,26 @@ impl Mailbox {
         })
     }
 
-    /// Opens `folder` to change it.
-    pub fn select(&mut self, folder: &str) -> Result<(), Diagnostic> {
+    /// Opens `folder` (the config's `mail.imap.<key>`) to change it.
+    pub fn select(&mut self, key: &str, folder: &str) -> Result<(), Diagnostic> {
         match self
             .session
             .run_command_and_check_ok(format!("SELECT {}", quoted(folder)))
         {
             Ok(()) => Ok(()),
-            Err(err) => Err(self.folder_error("cannot open", folder, &err)),
+            Err(err) => Err(self.folder_error("cannot open", key, folder, &err)),
         }
     }
 
-    /// Opens `folder` read-only: nothing in it changes, not a flag, not a message.
-    pub fn examine(&mut self, folder: &str) -> Result<(), Diagnostic> {
+    /// Opens `folder` (the config's `mail.imap.<key>`) read-only: nothing in it changes, not
+    /// a flag, not a message.
+    pub fn examine(&mut self, key: &str, folder: &str) -> Result<(), Diagnostic> {
         match self
             .session
             .run_command_and_check_ok(format!("EXAMINE {}", quoted(folder)))
         {
             Ok(()) => Ok(()),
-            Err(err) => Err(self.folder_error("cannot open", folder, &err)),
+            Err(err) => Err(self.folder_error("cannot open", key, folder, &err)),
         }
     }
 
@@ -210,9 +211,10 @@ impl Mailbox {
         Ok(read)
     }
 
-    /// Appends a message to `folder` with these flags.
+    /// Appends a message to `folder` (the config's `mail.imap.<key>`) with these flags.
     pub fn append(
         &mut self,
+        key: &str,
         folder: &str,
         bytes: &[u8],
         flags: &[Flag<'static>],
@@ -226,7 +228,7 @@ impl Mailbox {
             .finish();
         match appended {
             Ok(_) => Ok(()),
-            Err(err) => Err(self.folder_error("could not store a message in", folder, &err)),
+            Err(err) => Err(self.folder_error("could not store a message in", key, folder, &err)),
         }
     }
 
@@ -238,7 +240,13 @@ impl Mailbox {
     /// The error for a folder the server cannot open or store in (`what` it could not do),
     /// with the server's own folder names in the help (its drafts and sent folders marked),
     /// so the user can copy the right one.
-    fn folder_error(&mut self, what: &str, folder: &str, err: &imap::Error) -> Diagnostic {
+    fn folder_error(
+        &mut self,
+        what: &str,
+        key: &str,
+        folder: &str,
+        err: &imap::Error,
+    ) -> Diagnostic {
         let Some(refusal) = refusal(err) else {
             return self.error(&format!("open the folder `{folder}`"), err);
         };
@@ -247,11 +255,11 @@ impl Mailbox {
         Diagnostic::error(
             CONFIG,
             format!(
-                "the IMAP server {} {what} the folder `{folder}`: {reply}",
+                "the IMAP server {} {what} the folder `{folder}` (`mail.imap.{key}`): {reply}",
                 self.label
             ),
         )
-        .with_help(folder_help(&folders))
+        .with_help(folder_help(&folders, key, folder))
     }
 
     /// The folders a message can be in, with their special use, as the server lists them.
@@ -635,16 +643,35 @@ struct Folder {
 /// How many folder names a message lists.
 const FOLDERS_SHOWN: usize = 12;
 
-/// What to write under `mail.imap`: the server's folders, its drafts and sent ones first,
-/// each quoted and escaped as YAML's double quotes want (no control character reaches the
-/// terminal).
-fn folder_help(folders: &[Folder]) -> String {
-    const CHECK: &str = "check the folder names under `mail.imap` in content/config.yaml (`drafts`, `sent`, `inbox`)";
+/// What to write as `mail.imap.<key>` instead of `configured`: the server's folders, the
+/// likely ones first (a folder whose last part is the configured name in any case, as
+/// `INBOX.Drafts` for `Drafts` on a server that puts every folder under `INBOX.`; then the
+/// one the server marks for that use; then the other marked ones), each quoted and escaped
+/// as YAML's double quotes want (no control character reaches the terminal). The likely
+/// ones come first, so they are never among those cut from a long list.
+fn folder_help(folders: &[Folder], key: &str, configured: &str) -> String {
+    let check = format!("check `mail.imap.{key}` in content/config.yaml");
     if folders.is_empty() {
-        return format!("{CHECK}; your mail client shows them");
+        return format!("{check}; your mail client shows the folder names");
     }
-    let mut ordered: Vec<&Folder> = folders.iter().filter(|f| f.role.is_some()).collect();
-    ordered.extend(folders.iter().filter(|f| f.role.is_none()));
+    let rank = |folder: &Folder| {
+        let last = folder
+            .name
+            .rsplit(['.', '/'])
+            .next()
+            .unwrap_or(&folder.name);
+        if last.eq_ignore_ascii_case(configured) {
+            0
+        } else if folder.role == Some(key) {
+            1
+        } else if folder.role.is_some() {
+            2
+        } else {
+            3
+        }
+    };
+    let mut ordered: Vec<&Folder> = folders.iter().collect();
+    ordered.sort_by_key(|folder| rank(folder));
     let mut shown: Vec<String> = ordered
         .iter()
         .take(FOLDERS_SHOWN)
@@ -656,18 +683,65 @@ fn folder_help(folders: &[Folder]) -> String {
     if ordered.len() > FOLDERS_SHOWN {
         shown.push(format!("and {} more", ordered.len() - FOLDERS_SHOWN));
     }
-    let example = ordered[0];
+    let suggestion = ordered
+        .iter()
+        .find(|folder| rank(folder) < 2)
+        .map_or_else(String::new, |folder| {
+            format!(" Likely: `{key}: {:?}`.", folder.name)
+        });
     format!(
-        "{CHECK}; this server's folders are {}. Copy a name with its quotes, as in `{}: {:?}`",
+        "{check}; this server's folders are {}.{suggestion} Copy a name with its quotes, as in `{key}: {:?}`",
         shown.join(", "),
-        example.role.unwrap_or("drafts"),
-        example.name
+        ordered[0].name
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{folder_name, mailbox_name};
+    use super::{Folder, folder_help, folder_name, mailbox_name};
+
+    // On a server without special-use marks that puts every folder under `INBOX.`, the help
+    // names the key that failed and suggests the folder whose last part is the configured
+    // name, however many folders there are.
+    #[test]
+    fn folder_help_suggests_the_folder_with_the_configured_name() {
+        let mut folders: Vec<Folder> = (1..=12)
+            .map(|n| Folder {
+                name: format!("INBOX.Project{n:02}"),
+                role: None,
+            })
+            .collect();
+        for name in ["INBOX", "INBOX.Sent", "INBOX.Drafts"] {
+            folders.push(Folder {
+                name: name.to_owned(),
+                role: None,
+            });
+        }
+        let help = folder_help(&folders, "drafts", "Drafts");
+        assert!(help.starts_with("check `mail.imap.drafts`"), "{help}");
+        assert!(
+            help.contains("Likely: `drafts: \"INBOX.Drafts\"`"),
+            "{help}"
+        );
+        assert!(
+            help.contains("this server's folders are \"INBOX.Drafts\", "),
+            "{help}"
+        );
+        let help = folder_help(&folders, "sent", "sent");
+        assert!(help.contains("Likely: `sent: \"INBOX.Sent\"`"), "{help}");
+        let marked = [
+            Folder {
+                name: "Sent Items".to_owned(),
+                role: Some("sent"),
+            },
+            Folder {
+                name: "Entwürfe".to_owned(),
+                role: Some("drafts"),
+            },
+        ];
+        let help = folder_help(&marked, "drafts", "Drafts");
+        assert!(help.contains("Likely: `drafts: \"Entwürfe\"`"), "{help}");
+    }
 
     // Folder names beyond ASCII reach the server in modified UTF-7, `&` escaped.
     #[test]

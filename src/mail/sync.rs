@@ -34,6 +34,16 @@ pub enum Folder {
     Inbox,
 }
 
+impl Folder {
+    /// Its key under `mail.imap`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Inbox => "inbox",
+        }
+    }
+}
+
 /// What affrel uses of one message's header.
 #[derive(Debug, Clone)]
 pub struct Message {
