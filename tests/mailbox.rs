@@ -2,6 +2,7 @@
 //! Dovecot for IMAP and aiosmtpd for SMTP, with a certificate authority made for each test.
 //! The demo project, as of 2026-11-24, has ten emails due.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::process::Stdio;
 
@@ -917,10 +918,11 @@ fn a_fresh_init_project_drafts_and_sends_nothing() {
     fs::write(root.join("certs/test-ca.pem"), &ca.ca).unwrap();
     let config = root.join("content/config.yaml");
     let mut text_of_config = fs::read_to_string(&config).unwrap();
-    text_of_config.push_str(&format!(
+    let _ = write!(
+        text_of_config,
         "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    user: {USER}\n  smtp:\n    host: localhost\n    port: {}\n    security: starttls\n    user: {USER}\n  ca_file: certs/test-ca.pem\n",
         dovecot.tls_port, smtp.port
-    ));
+    );
     fs::write(&config, &text_of_config).unwrap();
     for args in [&["drafts"][..], &["send", "--yes"][..]] {
         let output = run(root, args);
