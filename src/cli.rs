@@ -230,6 +230,9 @@ pub struct SendArgs {
     /// Send at most this many
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Send at most this many a minute [default: `mail.smtp.rate`, else no pauses]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

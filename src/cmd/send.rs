@@ -3,6 +3,7 @@
 //! action, with its Message-ID, as soon as the server has taken it and before the next goes.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use imap::types::Flag;
@@ -76,7 +77,10 @@ pub fn run(args: &SendArgs) -> Exit {
         ));
         return Exit::Success;
     }
-    send_all(&mut session, &project, mail, &emails, today)
+    let rate = args
+        .rate
+        .or_else(|| mail.smtp.as_ref().and_then(|smtp| smtp.rate));
+    send_all(&mut session, &project, mail, &emails, rate, today)
 }
 
 /// The emails to send: those due this week but the one a stopped run left on its way, of
@@ -118,14 +122,15 @@ fn chosen(
     Ok(emails)
 }
 
-/// Logs in, then sends each email and records it before the next; with `save_sent`, each
-/// is also appended to the sent folder. Stops at the first problem, after recording what was
-/// sent.
+/// Logs in, then sends each email and records it before the next, at most `rate` a minute
+/// when set; with `save_sent`, each is also appended to the sent folder. Stops at the first
+/// problem, after recording what was sent.
 fn send_all(
     session: &mut Session,
     project: &Project,
     mail: &MailSettings,
     emails: &[RenderedEmail],
+    rate: Option<u32>,
     today: NaiveDate,
 ) -> Exit {
     let connected = mail::smtp_settings(mail).and_then(|smtp| {
@@ -147,7 +152,11 @@ fn send_all(
         Err(problem) => return fail(&[problem]),
     };
     let mut sent = 0;
+    let mut pace = rate.map(Pace::new);
     for email in emails {
+        if let Some(pace) = &mut pace {
+            pace.wait();
+        }
         let step = send_one(session, project, &mut outbox, email, today).and_then(|bytes| {
             sent += 1;
             match &mut sent_folder {
@@ -170,6 +179,40 @@ fn send_all(
         plural(sent, "email", "emails")
     ));
     Exit::Success
+}
+
+/// At most so many emails a minute: each starts no sooner than a fixed interval after the
+/// one before.
+struct Pace {
+    rate: u32,
+    interval: Duration,
+    next: Option<Instant>,
+}
+
+impl Pace {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            interval: Duration::from_secs(60) / rate,
+            next: None,
+        }
+    }
+
+    /// Waits, saying so, until the next email may go.
+    fn wait(&mut self) {
+        if let Some(next) = self.next {
+            let left = next.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                tell(format_args!(
+                    "waiting {:.1} s before the next email (at most {} a minute)",
+                    left.as_secs_f64(),
+                    self.rate
+                ));
+                std::thread::sleep(left);
+            }
+        }
+        self.next = Some(Instant::now() + self.interval);
+    }
 }
 
 /// Why the run stopped.

@@ -201,24 +201,11 @@ impl Outbox {
         }
         let not_sent = SendError::NotSent;
         self.step("MAIL FROM", &format!("MAIL FROM:<{from}>"), &[250])
-            .map_err(|failed| not_sent(self.diagnose("MAIL FROM", failed)))?;
+            .map_err(|failed| not_sent(self.refused_email(to, failed)))?;
         self.step("RCPT TO", &format!("RCPT TO:<{to}>"), &[250, 251])
-            .map_err(|failed| match failed {
-                Step::Refused(reply) => not_sent(
-                    Diagnostic::error(
-                        CONFIG,
-                        format!(
-                            "the SMTP server {} refused the email to {to}: {}",
-                            self.label,
-                            self.said(&reply)
-                        ),
-                    )
-                    .with_help("check the referral's address; the emails after it were not sent"),
-                ),
-                Step::Failed(problem) => not_sent(problem),
-            })?;
+            .map_err(|failed| not_sent(self.refused_email(to, failed)))?;
         self.step("DATA", "DATA", &[354])
-            .map_err(|failed| not_sent(self.diagnose("DATA", failed)))?;
+            .map_err(|failed| not_sent(self.refused_email(to, failed)))?;
         self.wire
             .write(&dot_stuffed(bytes))
             .map_err(|err| not_sent(self.io_error("sending the email", &err)))?;
@@ -230,24 +217,15 @@ impl Outbox {
             .and_then(|()| self.wire.read_reply());
         match answer {
             Ok(reply) if reply.code / 100 == 2 => Ok(()),
-            Ok(reply) if matches!(reply.code / 100, 4 | 5) => Err(not_sent(
-                Diagnostic::error(
-                    CONFIG,
-                    format!(
-                        "the SMTP server {} refused the email to {to}: {}",
-                        self.label,
-                        self.said(&reply)
-                    ),
-                )
-                .with_help(if reply.code / 100 == 4 {
-                    "the refusal is temporary: run `affrel send --yes` again later to send it and the rest"
-                } else {
-                    "the emails after it were not sent"
-                }),
-            )),
+            Ok(reply) if matches!(reply.code / 100, 4 | 5) => {
+                Err(not_sent(self.refused_email(to, Step::Refused(reply))))
+            }
             Ok(reply) => Err(SendError::Unconfirmed(self.protocol_error(
                 "after the email",
-                &format!("an answer that is neither yes nor no: {}", self.said(&reply)),
+                &format!(
+                    "an answer that is neither yes nor no: {}",
+                    self.said(&reply)
+                ),
             ))),
             Err(failure) => Err(SendError::Unconfirmed(
                 self.failure("after the email", failure),
@@ -288,6 +266,33 @@ impl Outbox {
         self.wire
             .command(line)
             .map_err(|failure| self.failure(step, failure))
+    }
+
+    /// The error for an email the server would not take: for now (`4xx`: often a
+    /// provider's hourly or daily limit; nothing more is sent, and the server's words say
+    /// when to try again, if it said) or for good (`5xx`: usually the address).
+    fn refused_email(&self, to: &str, failed: Step) -> Diagnostic {
+        let reply = match failed {
+            Step::Failed(problem) => return problem,
+            Step::Refused(reply) => reply,
+        };
+        let said = self.said(&reply);
+        if reply.code / 100 == 4 {
+            Diagnostic::error(
+                CONFIG,
+                format!("the SMTP server {} refused the email to {to} for now: {said}", self.label),
+            )
+            .with_help("a temporary refusal, often a provider's limit on emails an hour or a day: nothing more was sent. Run `affrel send --yes` again later (when the server's words above say, if they do); `--rate` or `mail.smtp.rate` spaces the emails out")
+        } else {
+            Diagnostic::error(
+                CONFIG,
+                format!(
+                    "the SMTP server {} refused the email to {to}: {said}",
+                    self.label
+                ),
+            )
+            .with_help("check the referral's address; the emails after it were not sent")
+        }
     }
 
     /// The error for a step that did not go as it should.
