@@ -112,7 +112,7 @@ fn eml_paths(out: &Path) -> Vec<std::path::PathBuf> {
 }
 
 // Every demo email is a well-formed draft: sender, recipient, subject, fixed date, an id,
-// X-Unsent, and text + HTML alternatives matching the .txt.
+// X-Unsent, and text + HTML alternatives matching the .txt, the text without Markdown links.
 #[test]
 fn demo_emails_parse_back_with_headers_and_both_parts() {
     let (_dir, out, _) = build_ok(&demo_root());
@@ -147,6 +147,10 @@ fn demo_emails_parse_back_with_headers_and_both_parts() {
         assert!(message.bcc().is_none() && message.cc().is_none(), "{name}");
 
         let (text, html) = alternative_parts(&message);
+        assert!(
+            !text.contains("]("),
+            "{name}: Markdown link syntax in the text part"
+        );
         let copy = read_text(&path.with_extension("txt"));
         let (copy_subject, copy_body) = split_txt(&copy);
         assert_eq!(message.subject(), Some(copy_subject), "{name}");

@@ -241,18 +241,15 @@ pub fn compile<'a>(
         let misspelt = unknown_fields(template);
         let mut ok = misspelt.is_empty();
         diagnostics.extend(misspelt);
+        // The subject is plain text; the body Markdown, its values escaped so that they
+        // stay text (the plain-text part takes the escapes out again).
         let subject = plain.add_raw_template(&subject_name(template), &template.subject);
-        let body = plain.add_raw_template(&body_name(template), &template.body);
+        let body = markdown.add_raw_template(&body_name(template), &template.body);
         for error in [subject.err(), body.err()].into_iter().flatten() {
             diagnostics.push(template_diagnostic(template, &error));
             ok = false;
         }
-        // The same source again: it fails exactly when the plain body did.
-        if ok
-            && markdown
-                .add_raw_template(&body_name(template), &template.body)
-                .is_ok()
-        {
+        if ok {
             by_kind.insert(template.kind, template);
         }
     }
@@ -505,8 +502,8 @@ impl EmailTemplates<'_> {
                 .map_err(|err| template_diagnostic(template, &err))
         };
         let subject = shorten_subject(&fold_header(&render(&self.plain, &subject_name(template))?));
-        let body = normalize_line_breaks(&render(&self.plain, &body_name(template))?);
         let html_source = render(&self.markdown, &body_name(template))?;
+        let body = normalize_line_breaks(&markdown::to_plain_text(&html_source));
         Ok((subject, body, markdown::to_html(&html_source)))
     }
 

@@ -1,15 +1,75 @@
 //! Markdown text → HTML: the one place pulldown-cmark is configured.
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+
+/// The Markdown features email bodies use.
+const OPTIONS: Options = Options::ENABLE_STRIKETHROUGH.union(Options::ENABLE_TABLES);
+
+/// The plain-text part of an email from its Markdown with every value escaped (as
+/// [`escape`] does): the template's own links become `text <url>` (or just the address when
+/// the text is the address), and the escapes are taken out again, so each value reads
+/// exactly as in its record, link syntax included, and no template link syntax is left.
+pub fn to_plain_text(escaped_markdown: &str) -> String {
+    let mut out = String::with_capacity(escaped_markdown.len());
+    let mut copied = 0;
+    let mut link: Option<(usize, String, String)> = None;
+    for (event, range) in Parser::new_ext(escaped_markdown, OPTIONS).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) if !matches!(link_type, LinkType::Autolink | LinkType::Email) => {
+                link = Some((range.start, dest_url.into_string(), String::new()));
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some((_, _, label)) = link.as_mut() {
+                    label.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                if let Some((start, url, label)) = link.take()
+                    && start >= copied
+                {
+                    out.push_str(&unescape(&escaped_markdown[copied..start]));
+                    if label.trim() != url && !label.trim().is_empty() {
+                        out.push_str(&label);
+                        out.push_str(" <");
+                    }
+                    out.push_str(&url);
+                    if label.trim() != url && !label.trim().is_empty() {
+                        out.push('>');
+                    }
+                    copied = range.end;
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&unescape(&escaped_markdown[copied..]));
+    out
+}
+
+/// Undoes [`escape`]: a backslash before ASCII punctuation is dropped.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek().is_some_and(char::is_ascii_punctuation) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Renders an email body to HTML. Raw HTML in the Markdown is shown as text, never passed
 /// through: an HTML block becomes a paragraph of its lines. Single line breaks are kept, as
 /// a reader of a plain-text email expects.
 pub fn to_html(markdown: &str) -> String {
-    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
     let mut events = Vec::new();
     let mut html_block: Option<String> = None;
-    for event in Parser::new_ext(markdown, options) {
+    for event in Parser::new_ext(markdown, OPTIONS) {
         match (event, html_block.as_mut()) {
             (Event::Start(Tag::HtmlBlock), _) => html_block = Some(String::new()),
             (Event::Html(raw), Some(block)) => block.push_str(&raw),
@@ -49,7 +109,26 @@ pub fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{escape, to_html};
+    use super::{escape, to_html, to_plain_text};
+
+    // The plain-text part has no template link syntax: each link reads `text <url>`; a
+    // value keeps its own text exactly, link syntax and backslashes included.
+    #[test]
+    fn plain_text_links_read_as_text_and_address() {
+        assert_eq!(
+            to_plain_text(
+                "See [the partner dashboard](https://acme.example/partners), or <https://x.example>.\nBye"
+            ),
+            "See the partner dashboard <https://acme.example/partners>, or <https://x.example>.\nBye"
+        );
+        let value = escape("[click](javascript:alert(1)) a\\b <i>");
+        assert_eq!(
+            to_plain_text(&format!(
+                "[https://a.example](https://a.example) and {value}"
+            )),
+            "https://a.example and [click](javascript:alert(1)) a\\b <i>"
+        );
+    }
 
     // Raw HTML written into a template or a value never reaches the HTML part as markup.
     #[test]
