@@ -900,6 +900,42 @@ fn init_writes_a_mail_block_to_uncomment() {
     assert_exit(&output, 0);
 }
 
+// A string `password_command` runs through `sh -c`: quotes around a path with a space work,
+// and a failing command's message shows its exit status and the first line it wrote to
+// stderr, never its output.
+#[test]
+fn a_quoted_password_command_runs_through_the_shell() {
+    let ca = TestCa::new();
+    let Some(dovecot) = Dovecot::start(&ca) else {
+        return;
+    };
+    let secrets = tempfile::tempdir().unwrap();
+    let file = secrets.path().join("my pw.txt");
+    fs::write(&file, format!("{PASSWORD}\n")).unwrap();
+    let setup = Setup {
+        password_command: Some(format!("'cat \"{}\"'", file.display())),
+        ..Setup::new(&dovecot, free_port())
+    };
+    let dir = project(&ca, &setup);
+    let drafts = run_with_password(dir.path(), &["drafts", "--dry-run"], "");
+    assert_exit(&drafts, 0);
+
+    let failing = Setup {
+        password_command: Some(format!(
+            "'cat \"{}\"; echo no-such-key >&2; exit 3'",
+            file.display()
+        )),
+        ..Setup::new(&dovecot, free_port())
+    };
+    let dir = project(&ca, &failing);
+    let output = run_with_password(dir.path(), &["drafts"], "");
+    assert_exit(&output, 1);
+    let said = both(&output);
+    assert!(said.contains("exit status: 3"), "{said}");
+    assert!(said.contains("it said: no-such-key"), "{said}");
+    assert!(!said.contains(PASSWORD), "{said}");
+}
+
 // A project fresh from `init` emails nobody by accident: `drafts` and `send --yes` refuse
 // while the sender is the placeholder, naming the key; once it is set, the sample referrals
 // are still never drafted.
