@@ -103,8 +103,38 @@ fn wait_for_port(port: u16, what: &str, log: &Path) {
     }
 }
 
-/// A Dovecot IMAP server with one user, `Drafts`, `Sent` and `INBOX`, listening with TLS
-/// from the first byte and with STARTTLS.
+/// How Dovecot is set up, beyond one user with `INBOX`, `Drafts`, `Sent` and `Replies`.
+#[derive(Default, Clone)]
+pub struct DovecotOptions {
+    /// Also log in with XOAUTH2 and OAUTHBEARER, each token checked at this token
+    /// introspection endpoint's port (Dovecot's `oauth2` passdb).
+    pub introspection_port: Option<u16>,
+    /// Laid out as Courier IMAP and many hosts are: every folder under `INBOX.`, `.` as the
+    /// separator, no special-use marks, and [`COURIER_FOLDERS`].
+    pub courier_layout: bool,
+    /// Announces no UIDPLUS, so a client cannot remove one message by its UID.
+    pub without_uidplus: bool,
+}
+
+/// The folders of the Courier-like layout besides `INBOX`: fourteen in all.
+pub const COURIER_FOLDERS: [&str; 13] = [
+    "INBOX.Drafts",
+    "INBOX.Sent",
+    "INBOX.Trash",
+    "INBOX.Archive",
+    "INBOX.Project01",
+    "INBOX.Project02",
+    "INBOX.Project03",
+    "INBOX.Project04",
+    "INBOX.Project05",
+    "INBOX.Project06",
+    "INBOX.Project07",
+    "INBOX.Project08",
+    "INBOX.Project09",
+];
+
+/// A Dovecot IMAP server with one user, listening with TLS from the first byte and with
+/// STARTTLS.
 pub struct Dovecot {
     dir: tempfile::TempDir,
     child: Child,
@@ -115,7 +145,12 @@ pub struct Dovecot {
 }
 
 impl Dovecot {
+    /// Dovecot with `INBOX`, `Drafts` and `Sent` (marked for their use) and `Replies`.
     pub fn start(ca: &TestCa) -> Option<Self> {
+        Self::start_with(ca, &DovecotOptions::default())
+    }
+
+    pub fn start_with(ca: &TestCa, options: &DovecotOptions) -> Option<Self> {
         let binary = ["/usr/sbin/dovecot", "/usr/bin/dovecot"]
             .into_iter()
             .find(|path| Path::new(path).exists());
@@ -133,11 +168,9 @@ impl Dovecot {
         let (tls_port, starttls_port) = (free_port(), free_port());
         let users = Users::for_this_process(root);
         let config = root.join("dovecot.conf");
-        fs::write(
-            &config,
-            dovecot_config(root, &cert, &key, tls_port, starttls_port, &users),
-        )
-        .expect("config written");
+        let mut text = dovecot_config(root, &cert, &key, tls_port, starttls_port, &users);
+        text.push_str(&optional_config(root, options));
+        fs::write(&config, text).expect("config written");
         let log = root.join("dovecot.log");
         let child = Command::new(binary)
             .arg("-F")
@@ -155,6 +188,13 @@ impl Dovecot {
         };
         wait_for_port(tls_port, "Dovecot", &log);
         wait_for_port(starttls_port, "Dovecot", &log);
+        if options.courier_layout {
+            let mut client = dovecot.client();
+            for folder in COURIER_FOLDERS {
+                client.create(folder).expect("a folder made");
+            }
+            let _ = client.logout();
+        }
         Some(dovecot)
     }
 
@@ -297,7 +337,6 @@ listen = 127.0.0.1
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
-auth_mechanisms = plain login
 # Answer a failed login at once: the failure tests give the client 2 seconds.
 auth_failure_delay = 0
 default_internal_user = {internal}
@@ -306,6 +345,7 @@ default_login_user = {login}
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
 userdb {{
@@ -313,21 +353,6 @@ userdb {{
   args = uid={mail} gid={mail} home={root}/home/%u
 }}
 mail_location = maildir:~/Maildir
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    auto = create
-    special_use = \Drafts
-  }}
-  mailbox Sent {{
-    auto = create
-    special_use = \Sent
-  }}
-  mailbox Replies {{
-    auto = create
-  }}
-}}
 service imap-login {{
   chroot =
   inet_listener imap {{
@@ -350,6 +375,134 @@ service anvil {{
     )
 }
 
+/// The settings `options` asks for: the login mechanisms, the token passdb, the folders'
+/// namespace and the capabilities.
+fn optional_config(root: &Path, options: &DovecotOptions) -> String {
+    let mut config = String::new();
+    if let Some(port) = options.introspection_port {
+        let settings = root.join("oauth2.conf");
+        fs::write(
+            &settings,
+            format!(
+                "introspection_mode = post\n\
+                 introspection_url = http://127.0.0.1:{port}/introspect\n\
+                 username_attribute = username\n\
+                 active_attribute = active\n\
+                 active_value = true\n"
+            ),
+        )
+        .expect("oauth2 settings written");
+        config.push_str("auth_mechanisms = plain login xoauth2 oauthbearer\n");
+        config.push_str(&format!(
+            "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+            settings.display()
+        ));
+    } else {
+        config.push_str("auth_mechanisms = plain login\n");
+    }
+    config.push_str(if options.courier_layout {
+        "namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n  separator = .\n}\n"
+    } else {
+        "namespace inbox {\n  inbox = yes\n  separator = /\n\
+         mailbox Drafts {\n    auto = create\n    special_use = \\Drafts\n  }\n\
+         mailbox Sent {\n    auto = create\n    special_use = \\Sent\n  }\n\
+         mailbox Replies {\n    auto = create\n  }\n}\n"
+    });
+    if options.without_uidplus {
+        // Dovecot's own list, less UIDPLUS.
+        config.push_str(
+            "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT \
+             SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND \
+             URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE CONDSTORE QRESYNC ESEARCH \
+             ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY \
+             PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE\n",
+        );
+    }
+    config
+}
+
+/// An OAuth 2 token introspection endpoint (RFC 7662), as an identity provider serves it:
+/// Dovecot's `oauth2` passdb posts each token here and is told whether it is active, and
+/// whose it is. Only [`TOKEN`] is.
+pub struct Introspection {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The one access token the test servers accept: distinctive, so that a test can prove it
+/// never appears in any output.
+pub const TOKEN: &str = "ya29.a0-tok-Wm3-never-printed";
+
+impl Introspection {
+    pub fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the endpoint");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let port = listener.local_addr().expect("its address").port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => answer_introspection(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Self {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Introspection {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads one `POST` of `token=…` and answers whether that token is active, then closes.
+fn answer_introspection(stream: TcpStream) {
+    use std::io::{Read as _, Write as _};
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(stream);
+    let mut length = 0;
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim() != "" {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        line.clear();
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let body = String::from_utf8_lossy(&body);
+    let token = body
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .unwrap_or_default();
+    let answer = if token == TOKEN {
+        format!(r#"{{"active":true,"username":"{USER}","scope":"mail"}}"#)
+    } else {
+        r#"{"active":false}"#.to_owned()
+    };
+    let mut stream = reader.into_inner();
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+}
+
 /// A certificate authority, Dovecot and an SMTP server behaving as `options` says, all
 /// trusting that authority; `None` when a server is missing.
 pub fn start_both(options: &SmtpOptions) -> Option<(TestCa, Dovecot, Smtp)> {
@@ -368,6 +521,10 @@ pub struct SmtpOptions {
     pub accept: Option<usize>,
     /// Refuse this recipient.
     pub refuse: Option<String>,
+    /// Also accept XOAUTH2 and OAUTHBEARER logins with this access token.
+    pub token: Option<String>,
+    /// Refuse every recipient for now (451 4.7.0) after this many accepted messages.
+    pub tempfail_after: Option<usize>,
 }
 
 /// An aiosmtpd server with STARTTLS and AUTH that keeps every message it accepts.
@@ -422,6 +579,12 @@ impl Smtp {
         if let Some(refuse) = &options.refuse {
             command.args(["--refuse", refuse]);
         }
+        if let Some(token) = &options.token {
+            command.args(["--token", token]);
+        }
+        if let Some(after) = options.tempfail_after {
+            command.args(["--tempfail-after", &after.to_string()]);
+        }
         let mut child = command.spawn().expect("the SMTP server starts");
         let mut ready = String::new();
         let stdout = child.stdout.take().expect("its output");
@@ -443,8 +606,17 @@ impl Smtp {
         })
     }
 
-    /// The messages received, oldest first: (recipients, bytes).
-    pub fn received(&self) -> Vec<(Vec<String>, Vec<u8>)> {
+    /// What the server noted of each message it accepted, oldest first: its envelope,
+    /// how the sender logged in, when it arrived.
+    pub fn envelopes(&self) -> Vec<serde_json::Value> {
+        self.message_files()
+            .iter()
+            .map(|path| envelope(path))
+            .collect()
+    }
+
+    /// The files of the messages received, oldest first.
+    fn message_files(&self) -> Vec<PathBuf> {
         let store = self.dir.path().join("received");
         let mut names: Vec<PathBuf> = fs::read_dir(&store)
             .expect("the store")
@@ -453,12 +625,14 @@ impl Smtp {
             .collect();
         names.sort();
         names
+    }
+
+    /// The messages received, oldest first: (recipients, bytes).
+    pub fn received(&self) -> Vec<(Vec<String>, Vec<u8>)> {
+        self.message_files()
             .into_iter()
             .map(|path| {
-                let meta: serde_json::Value = serde_json::from_slice(
-                    &fs::read(path.with_extension("json")).expect("its envelope"),
-                )
-                .expect("JSON");
+                let meta = envelope(&path);
                 let recipients = meta["rcpt_tos"]
                     .as_array()
                     .into_iter()
@@ -469,6 +643,12 @@ impl Smtp {
             })
             .collect()
     }
+}
+
+/// What the server noted beside the message at `path`.
+fn envelope(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(path.with_extension("json")).expect("its envelope"))
+        .expect("JSON")
 }
 
 impl Drop for Smtp {

@@ -26,6 +26,10 @@ pub struct Setup {
     /// `mail.imap.drafts` and `sent`, when not the defaults.
     pub drafts_folder: Option<&'static str>,
     pub sent_folder: Option<&'static str>,
+    /// `mail.imap.inbox`, as YAML.
+    pub inbox_folders: &'static str,
+    /// `mail.auth`, when not the default.
+    pub auth: Option<&'static str>,
 }
 
 impl Setup {
@@ -40,6 +44,8 @@ impl Setup {
             password_command: None,
             drafts_folder: None,
             sent_folder: None,
+            inbox_folders: "[INBOX, Replies]",
+            auth: None,
         }
     }
 }
@@ -57,11 +63,19 @@ pub fn project(ca: &TestCa, setup: &Setup) -> tempfile::TempDir {
         }
     }
     let mut mail = format!(
-        "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    security: {}\n    user: {USER}\n{folders}    inbox: [INBOX, Replies]\n  smtp:\n    host: localhost\n    port: {}\n    security: {}\n    user: {USER}\n    save_sent: {}\n",
-        setup.imap_port, setup.imap_security, setup.smtp_port, setup.smtp_security, setup.save_sent
+        "mail:\n  imap:\n    host: 127.0.0.1\n    port: {}\n    security: {}\n    user: {USER}\n{folders}    inbox: {}\n  smtp:\n    host: localhost\n    port: {}\n    security: {}\n    user: {USER}\n    save_sent: {}\n",
+        setup.imap_port,
+        setup.imap_security,
+        setup.inbox_folders,
+        setup.smtp_port,
+        setup.smtp_security,
+        setup.save_sent
     );
     if setup.trust_ca {
         mail.push_str("  ca_file: certs/test-ca.pem\n");
+    }
+    if let Some(auth) = setup.auth {
+        let _ = writeln!(mail, "  auth: {auth}");
     }
     if let Some(command) = &setup.password_command {
         let _ = writeln!(mail, "  password_command: {command}");
