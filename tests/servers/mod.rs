@@ -11,6 +11,7 @@
 
 pub mod project;
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -393,10 +394,11 @@ fn optional_config(root: &Path, options: &DovecotOptions) -> String {
         )
         .expect("oauth2 settings written");
         config.push_str("auth_mechanisms = plain login xoauth2 oauthbearer\n");
-        config.push_str(&format!(
-            "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+        let _ = writeln!(
+            config,
+            "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}",
             settings.display()
-        ));
+        );
     } else {
         config.push_str("auth_mechanisms = plain login\n");
     }
@@ -476,10 +478,10 @@ fn answer_introspection(stream: TcpStream) {
     let mut length = 0;
     let mut line = String::new();
     while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim() != "" {
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
         }
         line.clear();
     }
