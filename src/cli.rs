@@ -41,6 +41,8 @@ pub enum Command {
     Send(SendArgs),
     /// Read your sent and inbox folders and record the emails you sent and the replies you got (a dry run without --write).
     Sync(SyncArgs),
+    /// The Monday routine: sync --write, build, drafts, then the agenda (sync and drafts only with `mail:`).
+    Weekly(WeeklyArgs),
     /// Print a shell completion script: `affrel completions bash > ~/.local/share/bash-completion/completions/affrel`.
     Completions(CompletionsArgs),
 }
@@ -250,6 +252,19 @@ pub struct SyncArgs {
     pub root: RootArg,
 }
 
+/// Arguments of `affrel weekly`.
+#[derive(Debug, Args)]
+pub struct WeeklyArgs {
+    /// Output folder [default: <root>/output]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a report fit for a public page (drafts still go to your mailbox)
+    #[arg(long)]
+    pub public: bool,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
 /// Arguments of `affrel completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -272,6 +287,7 @@ impl Command {
             Command::Drafts(args) => Some(&args.common.root),
             Command::Send(args) => Some(&args.common.root),
             Command::Sync(args) => Some(&args.root),
+            Command::Weekly(args) => Some(&args.root),
             Command::Init(_) | Command::Completions(_) => None,
         }
     }

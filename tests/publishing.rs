@@ -419,6 +419,8 @@ fn init_scaffolds_a_project_that_builds() {
         "cargo install",
         "affrel check",
         "affrel build --public",
+        "affrel weekly --public",
+        "AFFREL_MAIL_PASSWORD",
         "actions/upload-pages-artifact",
         "actions/deploy-pages",
         "actions/cache",

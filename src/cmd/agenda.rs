@@ -50,25 +50,31 @@ pub fn run(args: &AgendaArgs) -> Exit {
         return fail(&diagnostics);
     };
     print_all(&diagnostics);
-    let derived = stages::derive(&project, as_of);
-    let items = items(&project, &derived);
-    if args.json {
-        match serde_json::to_vec_pretty(&items) {
-            Ok(mut json) => {
-                json.push(b'\n');
-                console::out(&json);
-            }
-            Err(err) => {
-                console::tell(format_args!(
-                    "error: cannot write the agenda as JSON: {err}"
-                ));
-                return Exit::InvalidContent;
-            }
-        }
-    } else {
-        console::out(show(&derived, &items, root, Style::detect()).as_bytes());
+    if !args.json {
+        print(&project, as_of, root);
+        return Exit::Success;
     }
-    Exit::Success
+    let derived = stages::derive(&project, as_of);
+    match serde_json::to_vec_pretty(&items(&project, &derived)) {
+        Ok(mut json) => {
+            json.push(b'\n');
+            console::out(&json);
+            Exit::Success
+        }
+        Err(err) => {
+            console::tell(format_args!(
+                "error: cannot write the agenda as JSON: {err}"
+            ));
+            Exit::InvalidContent
+        }
+    }
+}
+
+/// Prints the week's actions as of `as_of` for the terminal.
+pub fn print(project: &Project, as_of: NaiveDate, root: &Path) {
+    let derived = stages::derive(project, as_of);
+    let items = items(project, &derived);
+    console::out(show(&derived, &items, root, Style::detect()).as_bytes());
 }
 
 /// The listed actions with everything the terminal and JSON show.

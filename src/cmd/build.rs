@@ -27,36 +27,48 @@ pub fn run(args: &BuildArgs) -> Exit {
         .out
         .clone()
         .unwrap_or_else(|| root.join(write::DEFAULT_OUT));
-    if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR]) {
-        return fail(&[problem]);
-    }
     let mut timings = Timings::new(args.timings);
-    // Taken before anything is read: it puts back an output a killed run left aside, and
-    // holds the output's lock until the new output is in place.
-    let staging = match Staging::begin(&out) {
-        Ok(staging) => staging,
-        Err(problem) => return fail(&[problem]),
-    };
-    let (summary, diagnostics) = produce(root, as_of, today, args.public, &staging, &mut timings);
-    if summary.is_none() {
-        drop(staging);
-        timings.print();
-        return fail(&diagnostics);
-    }
-    print_all(&diagnostics);
-    let finished = staging.finish();
-    timings.step("swap");
+    let built = build(root, &out, as_of, today, args.public, &mut timings);
     timings.print();
-    match finished {
-        Ok(files) => {
-            say(format_args!(
-                "built {files} files into {} as of {as_of}",
-                out.display()
-            ));
+    match built {
+        Ok((summary, warnings)) => {
+            print_all(&warnings);
+            say(format_args!("{summary}"));
             Exit::Success
         }
-        Err(problem) => fail(&[problem]),
+        Err(problems) => fail(&problems),
     }
+}
+
+/// Builds the site into `out`, swapping it in only when nothing was wrong. Returns the line
+/// that says what was built, and the warnings; or every problem, with `out` as it was.
+pub fn build(
+    root: &Path,
+    out: &Path,
+    as_of: NaiveDate,
+    today: NaiveDate,
+    public: bool,
+    timings: &mut Timings,
+) -> Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
+    write::check_destination(root, out, &[CONTENT_DIR, TEMPLATES_DIR]).map_err(|p| vec![p])?;
+    // Taken before anything is read: it puts back an output a killed run left aside, and
+    // holds the output's lock until the new output is in place.
+    let staging = Staging::begin(out).map_err(|p| vec![p])?;
+    let (summary, diagnostics) = produce(root, as_of, today, public, &staging, timings);
+    if summary.is_none() {
+        return Err(diagnostics);
+    }
+    let finished = staging.finish();
+    timings.step("swap");
+    let files = finished.map_err(|problem| {
+        let mut all = diagnostics.clone();
+        all.push(problem);
+        all
+    })?;
+    Ok((
+        format!("built {files} files into {} as of {as_of}", out.display()),
+        diagnostics,
+    ))
 }
 
 /// Load → validate → derive → render into `sink`, with every problem collected and each step

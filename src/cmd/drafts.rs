@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::path::Path;
 
+use chrono::NaiveDate;
 use imap::types::Flag;
 use mail_parser::MessageParser;
 
@@ -18,6 +20,7 @@ use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::sync::one_line;
 use crate::mail::{self, password};
+use crate::model::Project;
 use crate::render::{self, RenderedEmail};
 use crate::stages;
 
@@ -34,8 +37,6 @@ pub fn run(args: &DraftsArgs) -> Exit {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };
-    let mut diagnostics = Diagnostics::default();
-    diagnostics.extend(warnings);
     let settings = mail::settings(project.config.mail.as_ref()).and_then(|mail| {
         let imap = mail::imap_settings(mail)?;
         Ok((mail, imap))
@@ -44,27 +45,11 @@ pub fn run(args: &DraftsArgs) -> Exit {
         Ok(settings) => settings,
         Err(problem) => return fail(&[problem]),
     };
-    let derived = stages::derive(&project, as_of);
-    let mut emails = render::emails_due(&project, &derived, &mut diagnostics);
-    if let Err(problem) = only_real_emails(&project, &mut emails) {
-        return fail(&[problem]);
-    }
-    if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
-        diagnostics.push(problem);
-    }
-    let diagnostics = diagnostics.into_sorted();
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        return fail(&diagnostics);
-    }
-    print_all(&diagnostics);
-    let wanted: Vec<Wanted<'_>> = emails
-        .iter()
-        .map(|email| Wanted {
-            message_id: &email.message_id,
-            to: email.to_email.to_lowercase(),
-            bytes: drafts::draft_bytes(&email.eml),
-        })
-        .collect();
+    let emails = match emails_to_draft(&project, as_of, root, warnings) {
+        Ok(emails) => emails,
+        Err(problems) => return fail(&problems),
+    };
+    let wanted = wanted(&emails);
     let result = password::password(mail)
         .and_then(|password| Mailbox::connect(imap, mail, &password))
         .and_then(|mut mailbox| {
@@ -84,10 +69,47 @@ pub fn run(args: &DraftsArgs) -> Exit {
     }
 }
 
+/// This week's emails to draft, less those of sample referrals and the one a stopped `send`
+/// left on its way; the project's warnings are printed. Every problem when there are errors,
+/// the placeholder sender among them.
+pub fn emails_to_draft(
+    project: &Project,
+    as_of: NaiveDate,
+    root: &Path,
+    warnings: Vec<Diagnostic>,
+) -> Result<Vec<RenderedEmail>, Vec<Diagnostic>> {
+    let mut diagnostics = Diagnostics::default();
+    diagnostics.extend(warnings);
+    let derived = stages::derive(project, as_of);
+    let mut emails = render::emails_due(project, &derived, &mut diagnostics);
+    only_real_emails(project, &mut emails).map_err(|problem| vec![problem])?;
+    if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
+        diagnostics.push(problem);
+    }
+    let diagnostics = diagnostics.into_sorted();
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    print_all(&diagnostics);
+    Ok(emails)
+}
+
+/// The drafts wanted for `emails`, as the mailbox compares them.
+pub fn wanted(emails: &[RenderedEmail]) -> Vec<Wanted<'_>> {
+    emails
+        .iter()
+        .map(|email| Wanted {
+            message_id: &email.message_id,
+            to: email.to_email.to_lowercase(),
+            bytes: drafts::draft_bytes(&email.eml),
+        })
+        .collect()
+}
+
 /// Reads affrel's drafts in the folder, plans, and (unless a dry run) appends, then
 /// removes: a run stopped in between leaves a second copy, which the next run removes, never
 /// a missing draft. Returns the plan, and whether the server can remove single messages.
-fn update(
+pub fn update(
     mailbox: &mut Mailbox,
     folder: &str,
     wanted: &[Wanted<'_>],
@@ -197,6 +219,12 @@ fn listing(
             );
         }
     }
+    let _ = writeln!(out, "{}", summary(plan, folder, dry_run, can_remove));
+    out
+}
+
+/// What was (or would be) done, in one line: the counts of what happened in the folder.
+pub fn summary(plan: &Plan, folder: &str, dry_run: bool, can_remove: bool) -> String {
     let replaced = plan.replacing.len();
     let removed = if can_remove {
         plan.remove.len() - plan.superseded.len()
@@ -223,12 +251,8 @@ fn listing(
         );
     }
     if dry_run {
-        let _ = writeln!(
-            out,
-            "drafts in {folder} (dry run, nothing was changed): would be {summary}"
-        );
+        format!("drafts in {folder} (dry run, nothing was changed): would be {summary}")
     } else {
-        let _ = writeln!(out, "drafts in {folder}: {summary}");
+        format!("drafts in {folder}: {summary}")
     }
-    out
 }

@@ -14,6 +14,7 @@ pub mod log;
 pub mod new;
 pub mod send;
 pub mod sync;
+pub mod weekly;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -61,6 +62,7 @@ fn dispatch(cli: &Cli) -> Exit {
         Command::Drafts(args) => drafts::run(args),
         Command::Send(args) => send::run(args),
         Command::Sync(args) => sync::run(args),
+        Command::Weekly(args) => weekly::run(args),
         Command::Completions(args) => completions::run(args.shell),
     }
 }
@@ -298,13 +300,7 @@ pub fn append_all<'i>(
     today: NaiveDate,
 ) -> Exit {
     let root = session.root().to_path_buf();
-    let changes: Result<Vec<Change>, Diagnostic> = events
-        .map(|(id, items)| {
-            let path = &edit::referral(project, id)?.path;
-            session.append(path, &items)
-        })
-        .collect();
-    let changes = match changes {
+    let changes = match appending(&session, project, events) {
         Ok(changes) => changes,
         Err(problem) => return fail(&[problem]),
     };
@@ -321,4 +317,18 @@ pub fn append_all<'i>(
         }
         Err(refused) => not_changed(refused),
     }
+}
+
+/// The changes that append each referral's new events to its record.
+pub fn appending<'i>(
+    session: &Session,
+    project: &Project,
+    events: impl Iterator<Item = (&'i str, Vec<Item>)>,
+) -> Result<Vec<Change>, Diagnostic> {
+    events
+        .map(|(id, items)| {
+            let path = &edit::referral(project, id)?.path;
+            session.append(path, &items)
+        })
+        .collect()
 }

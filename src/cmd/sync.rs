@@ -14,7 +14,7 @@ use crate::edit::text::{EventFields, Item};
 use crate::mail::imap::Mailbox;
 use crate::mail::sync::{self, Folder, Found, Message, Plan};
 use crate::mail::{self, password};
-use crate::model::{ImapSettings, MailSettings};
+use crate::model::{EventKind, ImapSettings, Project};
 use crate::render::{Mailer, plural};
 
 /// How far back `sync` reads without `--since`.
@@ -25,26 +25,24 @@ pub fn run(args: &SyncArgs) -> Exit {
     let Some(today) = today() else {
         return Exit::Usage;
     };
-    let since = args.since.unwrap_or_else(|| {
-        today
-            .checked_sub_days(Days::new(DEFAULT_DAYS))
-            .unwrap_or(today)
-    });
+    let since = args.since.unwrap_or_else(|| default_since(today));
     let (session, project, diagnostics) = match locked_project(&args.root.path, today) {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };
-    let mut problems = Diagnostics::default();
-    let Some(mailer) = Mailer::new(&project, &mut problems) else {
-        return fail(&problems.into_sorted());
-    };
     let plan = mail::settings(project.config.mail.as_ref())
         .and_then(|mail| Ok((mail, mail::imap_settings(mail)?)))
-        .and_then(|(mail, imap)| read_folders(mail, imap, since))
-        .and_then(|messages| sync::plan(&project, &mailer, &messages, today));
+        .map_err(|problem| vec![problem])
+        .and_then(|(mail, imap)| {
+            let password = password::password(mail).map_err(|p| vec![p])?;
+            let mut mailbox = Mailbox::connect(imap, mail, &password).map_err(|p| vec![p])?;
+            let plan = plan(&mut mailbox, &project, imap, since, today);
+            mailbox.logout();
+            plan
+        });
     let plan = match plan {
         Ok(plan) => plan,
-        Err(problem) => return fail(&[problem]),
+        Err(problems) => return fail(&problems),
     };
     print_all(&diagnostics);
     say(format_args!(
@@ -54,21 +52,46 @@ pub fn run(args: &SyncArgs) -> Exit {
     if !args.write || plan.events.is_empty() {
         return Exit::Success;
     }
-    let events = plan
-        .events
+    append_all(session, &project, events(&plan), today)
+}
+
+/// How far back `sync` reads without `--since`: [`DEFAULT_DAYS`] before today.
+pub fn default_since(today: NaiveDate) -> NaiveDate {
+    today
+        .checked_sub_days(Days::new(DEFAULT_DAYS))
+        .unwrap_or(today)
+}
+
+/// Reads the folders since `since` and plans what they add to the records.
+pub fn plan(
+    mailbox: &mut Mailbox,
+    project: &Project,
+    imap: &ImapSettings,
+    since: NaiveDate,
+    today: NaiveDate,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let mut problems = Diagnostics::default();
+    let Some(mailer) = Mailer::new(project, &mut problems) else {
+        return Err(problems.into_sorted());
+    };
+    read_folders(mailbox, imap, since)
+        .and_then(|messages| sync::plan(project, &mailer, &messages, today))
+        .map_err(|problem| vec![problem])
+}
+
+/// The events a plan adds, as items to append to each referral's record.
+pub fn events(plan: &Plan) -> impl Iterator<Item = (&str, Vec<Item>)> {
+    plan.events
         .iter()
-        .map(|(id, found)| (id.as_str(), found.iter().map(item).collect()));
-    append_all(session, &project, events, today)
+        .map(|(id, found)| (id.as_str(), found.iter().map(item).collect()))
 }
 
 /// Reads the headers of the sent folder and of each inbox folder since `since`, read-only.
 fn read_folders(
-    mail: &MailSettings,
+    mailbox: &mut Mailbox,
     imap: &ImapSettings,
     since: NaiveDate,
 ) -> Result<Vec<Message>, Diagnostic> {
-    let password = password::password(mail)?;
-    let mut mailbox = Mailbox::connect(imap, mail, &password)?;
     let folders = std::iter::once((Folder::Sent, &imap.sent))
         .chain(imap.inbox.iter().map(|name| (Folder::Inbox, name)));
     let mut messages = Vec::new();
@@ -82,8 +105,37 @@ fn read_folders(
             );
         }
     }
-    mailbox.logout();
     Ok(messages)
+}
+
+/// What a plan records, in one line: the sent emails and replies, and what was seen and not
+/// recorded.
+pub fn summary(plan: &Plan) -> String {
+    let replies = plan
+        .events
+        .values()
+        .flatten()
+        .filter(|found| found.kind == EventKind::Reply)
+        .count();
+    let sent = plan.event_count() - replies;
+    let mut line = if plan.event_count() == 0 {
+        format!("nothing new ({} already recorded)", plan.already_recorded)
+    } else {
+        format!(
+            "recorded {} and {} for {}",
+            plural(sent, "sent email", "sent emails"),
+            plural(replies, "reply", "replies"),
+            plural(plan.events.len(), "referral", "referrals")
+        )
+    };
+    if !plan.unmatched.is_empty() {
+        let _ = write!(
+            line,
+            "; {} seen but not recorded (`affrel sync` lists them)",
+            plan.unmatched.len()
+        );
+    }
+    line
 }
 
 fn item(found: &Found) -> Item {

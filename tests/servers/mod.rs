@@ -70,15 +70,15 @@ impl TestCa {
     }
 }
 
-/// Says that a server is missing: a failure where CI requires the servers, else a skip
-/// message. Returns `None` for the test to return.
-fn missing<T>(what: &str) -> Option<T> {
+/// Says that a server or test tool is missing: a failure where CI requires them, else a
+/// skip message. Returns `None` for the test to return.
+pub fn missing<T>(what: &str) -> Option<T> {
     assert!(
         std::env::var_os("AFFREL_REQUIRE_MAIL_SERVERS").is_none(),
-        "{what}; AFFREL_REQUIRE_MAIL_SERVERS is set, so the mail tests must run"
+        "{what}; AFFREL_REQUIRE_MAIL_SERVERS is set, so the tests that need it must run"
     );
     eprintln!(
-        "SKIPPED: {what}; `.ci/run` installs it (apt-get install dovecot-imapd, pip install aiosmtpd)"
+        "SKIPPED: {what}; `.ci/run` installs it (apt-get install dovecot-imapd shellcheck, pip install aiosmtpd)"
     );
     None
 }
