@@ -150,7 +150,7 @@ pub struct LogArgs {
     #[arg(
         value_name = "TYPE",
         value_parser = parse_event_kind,
-        help = "The event type: welcome_sent, nudge_sent, reply, sale, follow_up_sent, help_given, congratulated or let_go"
+        help = "The event type: welcome_sent, nudge_sent, reply, sale, follow_up_sent, help_given, congratulated, let_go or bounced"
     )]
     pub kind: EventKind,
     #[command(flatten)]
@@ -164,6 +164,9 @@ pub struct LogArgs {
     /// The program's id of the sale (sales only)
     #[arg(long = "ref", value_name = "TEXT", allow_hyphen_values = true)]
     pub reference: Option<String>,
+    /// The address an email could not be delivered to (bounces only)
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
     #[command(flatten)]
     pub root: RootArg,
 }

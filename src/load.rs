@@ -228,6 +228,7 @@ pub struct RawRules {
     pub thriving_sales: Option<Field<u32>>,
     pub thriving_window_days: Option<Field<u32>>,
     pub congratulate_every_days: Option<Field<u32>>,
+    pub reply_window_days: Option<Field<u32>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
@@ -240,6 +241,7 @@ pub const RULES_KEYS: &[&str] = &[
     "thriving_sales",
     "thriving_window_days",
     "congratulate_every_days",
+    "reply_window_days",
 ];
 
 /// The `report` block.
@@ -299,6 +301,7 @@ pub struct RawEvent {
     #[serde(rename = "ref")]
     pub reference: Option<Field<String>>,
     pub message_id: Option<Field<String>>,
+    pub address: Option<Field<String>>,
     #[serde(flatten)]
     pub unknown: UnknownKeys,
 }
@@ -313,6 +316,7 @@ pub const EVENT_KEYS: &[&str] = &[
     "minutes",
     "ref",
     "message_id",
+    "address",
 ];
 
 /// The front matter of an email template.

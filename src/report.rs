@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::model::{ActionKind, Referral, Stage};
-use crate::stages::{Cohort, Derived, HistoryPoint, Metrics, StageCounts, Urgency};
+use crate::stages::{Cohort, Communication, Derived, HistoryPoint, Metrics, StageCounts, Urgency};
 
 /// `report.json`, exactly as DESIGN specifies.
 #[derive(Debug, Serialize)]
@@ -26,6 +26,8 @@ pub struct Report {
     pub history: Vec<HistoryView>,
     /// The last `cohort_months` months of referrals, oldest first.
     pub cohorts: Vec<CohortView>,
+    /// Which emails get answers.
+    pub communication: Communication,
 }
 
 /// One month's cohort in `report.json`, money rounded to cents.
@@ -228,6 +230,7 @@ impl Report {
             metrics: MetricsView::from(&derived.metrics),
             history: derived.history.iter().map(HistoryView::from).collect(),
             cohorts: derived.cohorts.iter().map(CohortView::from).collect(),
+            communication: derived.communication.clone(),
         }
     }
 }

@@ -1,8 +1,12 @@
 //! Validated project + the date D → each relationship's stage and next action, the week's
 //! transitions, metrics and history. Pure: no I/O, no clock.
 
+mod communication;
+
 use chrono::{Datelike, Days, Months, NaiveDate};
 use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+
+pub use communication::{Communication, EMAIL_EVENTS, EmailReplies, SentEmail};
 
 use crate::model::{
     ActionKind, Event, EventKind, Interest, Program, Project, Referral, Rules, Stage,
@@ -330,6 +334,15 @@ pub struct AffiliateState<'a> {
     pub estimated_residual: f64,
     /// Stage as of the day before the week started, `None` if the referral did not exist yet.
     pub stage_before_week: Option<Stage>,
+    /// The emails you sent them on or before D, each with the first reply that answers it.
+    pub emails: Vec<SentEmail>,
+    /// Their replies on or before D.
+    pub replies: usize,
+    /// Your last email, when it went unanswered past the reply window: its kind and the days
+    /// since.
+    pub unanswered: Option<(ActionKind, i64)>,
+    /// When their current address bounced, if it is bouncing.
+    pub bouncing: Option<NaiveDate>,
 }
 
 /// A stage change during the report week.
@@ -386,6 +399,8 @@ pub struct Derived<'a> {
     pub history: Vec<HistoryPoint>,
     /// The last `cohort_months` months of referrals, oldest first.
     pub cohorts: Vec<Cohort>,
+    /// Which emails get answers.
+    pub communication: Communication,
 }
 
 /// How many days after joining a first sale counts as early, and how old a referral must be
@@ -501,7 +516,7 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         .collect();
     let affiliates: Vec<AffiliateState<'_>> = timelines
         .iter()
-        .filter_map(|timeline| affiliate_state(timeline, &week, as_of))
+        .filter_map(|timeline| affiliate_state(timeline, &week, as_of, rules))
         .collect();
     let stage_counts = count(affiliates.iter().map(|a| a.status.stage));
     history.push(HistoryPoint {
@@ -519,6 +534,7 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         .collect();
     let metrics = metrics(&affiliates);
     let cohorts = cohorts(&affiliates, as_of, project.config.report.cohort_months);
+    let communication = communication::communication(&affiliates, as_of, rules.reply_window_days);
     Derived {
         as_of,
         week,
@@ -528,6 +544,7 @@ pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
         metrics,
         history,
         cohorts,
+        communication,
     }
 }
 
@@ -615,7 +632,7 @@ pub fn state_of<'a>(
         before_week: status(referral, program, rules, plus_days(week.start, -1)),
         past: Vec::new(),
     };
-    affiliate_state(&timeline, &week, as_of)
+    affiliate_state(&timeline, &week, as_of, rules)
 }
 
 /// The Sundays ending each of the `weeks` weeks before `week`, oldest first.
@@ -680,9 +697,12 @@ fn affiliate_state<'a>(
     timeline: &Timeline<'a>,
     week: &Week,
     as_of: NaiveDate,
+    rules: &Rules,
 ) -> Option<AffiliateState<'a>> {
     let status = timeline.now?;
     let events = events_until(timeline.referral, as_of);
+    let window = rules.reply_window_days;
+    let emails = communication::emails(events, window);
     let sales_this_week: Vec<f64> = events
         .iter()
         .filter(|e| e.kind == EventKind::Sale && e.date >= week.start)
@@ -717,7 +737,26 @@ fn affiliate_state<'a>(
             .sum::<f64>()
             * timeline.program.residual_rate.unwrap_or(0.0),
         stage_before_week: timeline.before_week.map(|s| s.stage),
+        unanswered: communication::unanswered(&emails, events, as_of, window),
+        emails,
+        replies: events.iter().filter(|e| e.kind == EventKind::Reply).count(),
+        bouncing: bouncing(timeline.referral, events),
     })
+}
+
+/// When the referral's current address bounced, as of `as_of`, if it is bouncing.
+pub fn bounced_on(referral: &Referral, as_of: NaiveDate) -> Option<NaiveDate> {
+    bouncing(referral, events_until(referral, as_of))
+}
+
+/// When the referral's current address bounced, while that is the latest news of them: a
+/// `bounced` for their current `email` later than any reply or sale.
+fn bouncing(referral: &Referral, events: &[Event]) -> Option<NaiveDate> {
+    let bounce = events.iter().rev().find(|e| e.kind == EventKind::Bounced)?;
+    let address = bounce.address.as_deref()?;
+    let heard_since = latest(events, &[EventKind::Reply, EventKind::Sale])
+        .is_some_and(|heard| heard >= bounce.date);
+    (address.eq_ignore_ascii_case(&referral.email) && !heard_since).then_some(bounce.date)
 }
 
 fn minutes<'e>(events: impl IntoIterator<Item = &'e Event>) -> u64 {

@@ -29,6 +29,7 @@ fn event(date: &str, kind: EventKind) -> Event {
         minutes: None,
         reference: None,
         message_id: None,
+        address: None,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::cli::{AgendaArgs, Exit};
 use crate::cmd::{fail, print_all, shown, today, validated_project};
 use crate::console;
 use crate::model::{ActionKind, Project, Stage};
-use crate::render::{action_step, eml_path, plural, why};
+use crate::render::{action_step, eml_path, plural, why_now};
 use crate::stages::{self, AffiliateState, Derived, NextAction, Urgency};
 use crate::timings::Timings;
 use crate::write;
@@ -106,7 +106,7 @@ fn item(
         kind: action.kind,
         due: action.due,
         overdue: urgency == Urgency::Overdue,
-        reason: why(action.reason, &project.config.rules, derived.as_of),
+        reason: why_now(affiliate, action, &project.config.rules, derived.as_of),
         email: (urgency.is_this_week() && has_template)
             .then(|| eml_path(&referral.id, action.kind)),
         program_name: affiliate.program.name.clone(),

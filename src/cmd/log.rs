@@ -30,6 +30,7 @@ pub fn run(args: &LogArgs) -> Exit {
         reference: args.reference.as_deref(),
         note: args.event.note.as_deref(),
         message_id: None,
+        address: args.address.as_deref(),
     });
     let change = match session.append(&path, std::slice::from_ref(&item)) {
         Ok(change) => change,

@@ -32,6 +32,7 @@ use crate::edit::{self, Change, Refused, Session};
 use crate::load;
 use crate::model::{self, PLACEHOLDER_SENDER, Project, SAMPLE_TAG};
 use crate::render::{RenderedEmail, plural};
+use crate::stages;
 use crate::timings::Timings;
 
 /// Runs one command and reports what happened on stderr/stdout; a command whose output
@@ -139,10 +140,12 @@ pub fn leave_out_email_on_its_way(
 }
 
 /// Keeps emails from going anywhere by accident: an error while the sender is still
-/// `init`'s placeholder, and the emails of sample referrals left out, saying so.
+/// `init`'s placeholder; the emails of sample referrals, and of referrals whose address
+/// bounced as of `as_of`, left out, saying so.
 pub fn only_real_emails(
     project: &Project,
     emails: &mut Vec<RenderedEmail>,
+    as_of: NaiveDate,
 ) -> Result<(), Diagnostic> {
     if project
         .config
@@ -175,7 +178,27 @@ pub fn only_real_emails(
             )
         ));
     }
+    leave_out_bouncing(project, emails, as_of);
     Ok(())
+}
+
+/// Leaves out the emails to addresses that bounced, naming each and what ends it.
+fn leave_out_bouncing(project: &Project, emails: &mut Vec<RenderedEmail>, as_of: NaiveDate) {
+    emails.retain(|email| {
+        let Some(referral) = project.referrals.iter().find(|r| r.id == email.id) else {
+            return true;
+        };
+        let Some(on) = stages::bounced_on(referral, as_of) else {
+            return true;
+        };
+        tell(format_args!(
+            "left out {} <{}>: the address bounced on {on}; correct `email` in {}, or it ends with their next reply or sale",
+            referral.name,
+            referral.email,
+            referral.path.display()
+        ));
+        false
+    });
 }
 
 /// A path relative to the root as the user can type it from where they ran the command.

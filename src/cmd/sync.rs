@@ -2,6 +2,7 @@
 //! you sent that complete a referral's action, and the replies you got, listed (a dry run)
 //! or appended to the records, all or none.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{Days, NaiveDate};
@@ -98,12 +99,25 @@ fn read_folders(
     for (folder, name) in folders {
         mailbox.examine(folder.key(), name)?;
         let uids = mailbox.since(since)?;
+        let mut read: BTreeMap<u32, Message> = BTreeMap::new();
         for header in mailbox.headers(&uids, sync::FIELDS)? {
-            messages.extend(
-                sync::read(folder, name, &header.bytes, header.received)
-                    .filter(|message| message.date.is_none_or(|date| date >= since)),
-            );
+            if let Some(message) = sync::read(folder, name, &header.bytes, header.received)
+                .filter(|message| message.date.is_none_or(|date| date >= since))
+            {
+                read.insert(header.uid, message);
+            }
         }
+        let reports: Vec<u32> = read
+            .iter()
+            .filter(|(_, m)| m.folder == Folder::Inbox && m.is_report && m.failed.is_empty())
+            .map(|(&uid, _)| uid)
+            .collect();
+        for (uid, status) in mailbox.delivery_status(&reports)? {
+            if let Some(message) = read.get_mut(&uid) {
+                message.failed = sync::failed_recipients(&status);
+            }
+        }
+        messages.extend(read.into_values());
     }
     Ok(messages)
 }
@@ -111,20 +125,29 @@ fn read_folders(
 /// What a plan records, in one line: the sent emails and replies, and what was seen and not
 /// recorded.
 pub fn summary(plan: &Plan) -> String {
-    let replies = plan
-        .events
-        .values()
-        .flatten()
-        .filter(|found| found.kind == EventKind::Reply)
-        .count();
-    let sent = plan.event_count() - replies;
+    let count = |kind: EventKind| {
+        plan.events
+            .values()
+            .flatten()
+            .filter(|found| found.kind == kind)
+            .count()
+    };
+    let (replies, bounces) = (count(EventKind::Reply), count(EventKind::Bounced));
+    let sent = plan.event_count() - replies - bounces;
     let mut line = if plan.event_count() == 0 {
         format!("nothing new ({} already recorded)", plan.already_recorded)
     } else {
-        format!(
-            "recorded {} and {} for {}",
+        let mut parts = vec![
             plural(sent, "sent email", "sent emails"),
             plural(replies, "reply", "replies"),
+        ];
+        if bounces > 0 {
+            parts.push(plural(bounces, "bounce", "bounces"));
+        }
+        let last = parts.pop().unwrap_or_default();
+        format!(
+            "recorded {} and {last} for {}",
+            parts.join(", "),
             plural(plan.events.len(), "referral", "referrals")
         )
     };
@@ -144,6 +167,7 @@ fn item(found: &Found) -> Item {
         kind: found.kind.as_str(),
         note: found.note.as_deref(),
         message_id: Some(&found.message_id),
+        address: found.address.as_deref(),
         ..EventFields::default()
     })
 }

@@ -153,6 +153,7 @@ pub struct EventFields<'a> {
     pub reference: Option<&'a str>,
     pub note: Option<&'a str>,
     pub message_id: Option<&'a str>,
+    pub address: Option<&'a str>,
 }
 
 impl Item {
@@ -171,6 +172,7 @@ impl Item {
             ("ref", fields.reference, |_: &str| false),
             ("note", fields.note, |_: &str| false),
             ("message_id", fields.message_id, |_: &str| false),
+            ("address", fields.address, |_: &str| false),
         ];
         for (key, value, shape) in optional {
             if let Some(value) = value {

@@ -1,7 +1,8 @@
 //! Message headers read from the sent and inbox folders + the validated project → the events
 //! they stand for: a sent email that is the one affrel wrote for a referral's action
-//! completes that action; a message from a referral is a reply. Pure: the command reads the
-//! folders and writes the records.
+//! completes that action; a message from a referral is a reply, unless it is an automatic
+//! one; a delivery failure report for a referral's address is a bounce. Pure: the command
+//! reads the folders and writes the records.
 //!
 //! Header values come from anyone who can send an email, so every one is treated as hostile:
 //! addresses are compared on the address alone, case-insensitively; the subject becomes a
@@ -11,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Local, NaiveDate};
-use mail_parser::{Address, HeaderName, MessageParser};
+use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders as _};
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{EventKind, Project, Referral, is_message_id, is_spoofing_character};
@@ -23,7 +24,21 @@ const MAX_NOTE_CHARS: usize = 200;
 
 /// The header fields `sync` reads of each message, and no more: the rest of a header, and
 /// the body, stay on the server whatever their size.
-pub const FIELDS: &[&str] = &["FROM", "TO", "CC", "BCC", "DATE", "SUBJECT", "MESSAGE-ID"];
+pub const FIELDS: &[&str] = &[
+    "FROM",
+    "TO",
+    "CC",
+    "BCC",
+    "DATE",
+    "SUBJECT",
+    "MESSAGE-ID",
+    "CONTENT-TYPE",
+    "AUTO-SUBMITTED",
+    "X-AUTOREPLY",
+    "X-AUTORESPOND",
+    "PRECEDENCE",
+    "X-FAILED-RECIPIENTS",
+];
 
 /// Which kind of folder a message was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,6 +79,14 @@ pub struct Message {
     pub subject: String,
     /// Its Message-ID, `<…>`, when it has a usable one.
     pub message_id: Option<String>,
+    /// The header that marks it as sent by a machine, not a person (RFC 3834's
+    /// `Auto-Submitted`, and the older marks), as `name: value`.
+    pub automatic: Option<String>,
+    /// A delivery status report (RFC 3464): its machine-readable part names the recipients.
+    pub is_report: bool,
+    /// The recipients a delivery failure report says failed, lowercase: from
+    /// `X-Failed-Recipients`, or from the report's part once it is read.
+    pub failed: Vec<String>,
 }
 
 /// Reads the header of a message; `None` when it is not a message header at all.
@@ -102,6 +125,19 @@ pub fn read(
         .message_id()
         .map(|id| format!("<{id}>"))
         .filter(|id| is_message_id(id));
+    let is_report = parsed.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
+    });
+    let failed = parsed
+        .header_raw("X-Failed-Recipients")
+        .map(address_list)
+        .unwrap_or_default();
     Some(Message {
         folder,
         folder_name: folder_name.to_owned(),
@@ -111,7 +147,80 @@ pub fn read(
         date,
         subject: one_line(parsed.subject().unwrap_or_default()),
         message_id,
+        automatic: automatic_mark(&parsed),
+        is_report,
+        failed,
     })
+}
+
+/// The header that marks a message as an automatic one, as `name: value`: `Auto-Submitted`
+/// other than `no` (RFC 3834), `X-Autoreply`, `X-Autorespond`, or `Precedence` of
+/// `auto_reply`, `bulk` or `junk`.
+fn automatic_mark(parsed: &mail_parser::Message<'_>) -> Option<String> {
+    let value = |name: &str| parsed.header_raw(name).map(|v| one_line(v).to_lowercase());
+    if let Some(submitted) = value("Auto-Submitted")
+        && submitted
+            .split(';')
+            .next()
+            .is_some_and(|v| v.trim() != "no")
+    {
+        return Some(format!("Auto-Submitted: {submitted}"));
+    }
+    for name in ["X-Autoreply", "X-Autorespond"] {
+        if let Some(mark) = value(name) {
+            return Some(format!("{name}: {mark}"));
+        }
+    }
+    value("Precedence")
+        .filter(|p| matches!(p.as_str(), "auto_reply" | "bulk" | "junk"))
+        .map(|p| format!("Precedence: {p}"))
+}
+
+/// The addresses of a comma-separated list such as `X-Failed-Recipients`, lowercase, with any
+/// angle brackets removed.
+fn address_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .trim()
+                .to_lowercase()
+        })
+        .filter(|a| a.contains('@') && !a.chars().any(char::is_whitespace))
+        .collect()
+}
+
+/// The recipients a delivery status report's machine-readable part (`message/delivery-status`)
+/// says failed: each per-recipient block with `Action: failed` gives its `Final-Recipient`.
+/// A delayed or delivered recipient is no failure.
+pub fn failed_recipients(status: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(status).replace("\r\n", "\n");
+    // Folded lines continue the field before them.
+    let unfolded = text.replace("\n ", " ").replace("\n\t", " ");
+    let mut failed = Vec::new();
+    for block in unfolded.split("\n\n") {
+        let field = |name: &str| {
+            block.lines().find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+            })
+        };
+        let action =
+            field("Action").map(|a| a.split(['(', ' ']).next().unwrap_or("").to_lowercase());
+        if action.as_deref() != Some("failed") {
+            continue;
+        }
+        let Some(recipient) = field("Final-Recipient") else {
+            continue;
+        };
+        let address = recipient.split_once(';').map_or(recipient, |(_, a)| a);
+        failed.extend(address_list(address));
+    }
+    failed.sort();
+    failed.dedup();
+    failed
 }
 
 /// A header value as one short line: whitespace folded, control and bidirectional
@@ -139,6 +248,8 @@ pub struct Found {
     pub message_id: String,
     /// The subject, as a reply's note.
     pub note: Option<String>,
+    /// The address that failed, for a delivery failure report.
+    pub address: Option<String>,
     /// The message's subject and folder, for listings.
     pub subject: String,
     pub folder_name: String,
@@ -194,6 +305,9 @@ pub fn plan(
     for message in ordered {
         let addresses = match message.folder {
             Folder::Sent => &message.recipients,
+            // A delivery failure report comes from a mail system: it is about the recipients
+            // it names.
+            Folder::Inbox if !message.failed.is_empty() => &message.failed,
             Folder::Inbox => &message.from,
         };
         let matched: BTreeMap<&str, &Referral> = addresses
@@ -263,13 +377,12 @@ fn match_one(
         return Ok(());
     }
     let found = match message.folder {
-        Folder::Inbox => Found {
-            date,
-            kind: EventKind::Reply,
-            message_id: message_id.clone(),
-            note: (!message.subject.is_empty()).then(|| message.subject.clone()),
-            subject: message.subject.clone(),
-            folder_name: message.folder_name.clone(),
+        Folder::Inbox => match from_inbox(referral, message, message_id, date) {
+            Ok(found) => found,
+            Err(why) => {
+                plan.unmatched.push(unmatched(&why, None));
+                return Ok(());
+            }
         },
         Folder::Sent => {
             let Some(state) = stages::state_of(project, referral, date) else {
@@ -300,6 +413,7 @@ fn match_one(
                 kind: action.kind.completed_by(),
                 message_id: message_id.clone(),
                 note: None,
+                address: None,
                 subject: message.subject.clone(),
                 folder_name: message.folder_name.clone(),
             }
@@ -313,6 +427,37 @@ fn match_one(
     Ok(())
 }
 
+/// What a message in an inbox folder stands for: a bounce when it is a delivery failure
+/// report, a reply unless it is an automatic one (then why it is not recorded).
+fn from_inbox(
+    referral: &Referral,
+    message: &Message,
+    message_id: &str,
+    date: NaiveDate,
+) -> Result<Found, String> {
+    let found = |kind, note, address| Found {
+        date,
+        kind,
+        message_id: message_id.to_owned(),
+        note,
+        address,
+        subject: message.subject.clone(),
+        folder_name: message.folder_name.clone(),
+    };
+    if !message.failed.is_empty() {
+        return Ok(found(
+            EventKind::Bounced,
+            None,
+            Some(referral.email.clone()),
+        ));
+    }
+    if let Some(mark) = &message.automatic {
+        return Err(format!("an automatic reply ({mark}), not an answer"));
+    }
+    let note = (!message.subject.is_empty()).then(|| message.subject.clone());
+    Ok(found(EventKind::Reply, note, None))
+}
+
 /// Adds the event to the referral as `sync --write` will record it, keeping events in date
 /// order, so that later messages are matched against what it leaves.
 fn record(referral: &mut Referral, found: &Found) {
@@ -324,6 +469,7 @@ fn record(referral: &mut Referral, found: &Found) {
         minutes: None,
         reference: None,
         message_id: Some(found.message_id.clone()),
+        address: found.address.clone(),
     };
     let at = referral.events.partition_point(|e| e.date <= found.date);
     referral.events.insert(at, event);

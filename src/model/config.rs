@@ -340,6 +340,29 @@ fn validate_rules(check: &mut FileCheck<'_>, raw: &RawRules) -> Rules {
             raw.congratulate_every_days.as_ref(),
             defaults.congratulate_every_days,
         ),
+        reply_window_days: reply_window(check, raw.reply_window_days.as_ref()),
+    }
+}
+
+/// The longest reply window: a year.
+const MAX_REPLY_WINDOW: u32 = 365;
+
+/// `reply_window_days`, a whole number of days from 1 to [`MAX_REPLY_WINDOW`].
+fn reply_window(check: &mut FileCheck<'_>, value: Option<&Field<u32>>) -> i64 {
+    let default = Rules::default().reply_window_days;
+    let keys = [Key::Field("rules"), Key::Field("reply_window_days")];
+    let shape = format!("a whole number of days from 1 to {MAX_REPLY_WINDOW}");
+    match check.optional(&keys, value, &shape).copied() {
+        Some(days) if (1..=MAX_REPLY_WINDOW).contains(&days) => i64::from(days),
+        Some(days) => {
+            check.error(
+                &keys,
+                format!("`reply_window_days` is {days}; expected a whole number of days from 1 to {MAX_REPLY_WINDOW}"),
+                format!("leave the key out to use the default, {default}"),
+            );
+            default
+        }
+        None => default,
     }
 }
 

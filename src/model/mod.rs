@@ -178,6 +178,8 @@ pub struct Rules {
     pub thriving_sales: usize,
     pub thriving_window_days: i64,
     pub congratulate_every_days: i64,
+    /// A reply within this many days of an email answers it.
+    pub reply_window_days: i64,
 }
 
 impl Default for Rules {
@@ -189,6 +191,7 @@ impl Default for Rules {
             thriving_sales: 3,
             thriving_window_days: 30,
             congratulate_every_days: 90,
+            reply_window_days: 14,
         }
     }
 }
@@ -242,6 +245,9 @@ pub struct Event {
     /// The `<…>` Message-ID of the email this event was sent as or read from; only on the
     /// events that are emails.
     pub message_id: Option<String>,
+    /// The address an email could not be delivered to; only on `bounced`, where it is
+    /// required.
+    pub address: Option<String>,
 }
 
 impl EventKind {
@@ -253,6 +259,7 @@ impl EventKind {
         Self::HelpGiven,
         Self::Congratulated,
         Self::Reply,
+        Self::Bounced,
     ];
 
     /// The events that record time you spent, and so may carry `minutes`.
@@ -320,6 +327,7 @@ content_words!(
         HelpGiven = "help_given",
         Congratulated = "congratulated",
         LetGo = "let_go",
+        Bounced = "bounced",
     }
 );
 

@@ -343,6 +343,7 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         kind,
         written,
     );
+    let address = validate_address(check, &at("address"), raw.address.as_ref(), kind, written);
     Some(Event {
         date: date?,
         kind: kind?,
@@ -351,7 +352,32 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         minutes,
         reference,
         message_id,
+        address,
     })
+}
+
+/// `address`: required on `bounced` (the address that failed), allowed on no other type.
+fn validate_address(
+    check: &mut FileCheck<'_>,
+    keys: &[Key<'_>],
+    raw: Option<&Field<String>>,
+    kind: Option<EventKind>,
+    written: &str,
+) -> Option<String> {
+    let shape = "the address that could not be reached, e.g. ana@example.com";
+    if kind == Some(EventKind::Bounced) {
+        let address = check.required(keys, raw, shape)?;
+        return Some(check.email(keys, address));
+    }
+    check.optional(keys, raw, shape)?;
+    if kind.is_some() {
+        check.error(
+            keys,
+            format!("`address` is only allowed on `bounced` events, not on `{written}`"),
+            "remove `address`, or change the type to `bounced`",
+        );
+    }
+    None
 }
 
 fn validate_interest(

@@ -1,12 +1,13 @@
-//! Derived cohorts and affiliates → the two charts of "is the mentoring working?", laid out
-//! in SVG units for the report template: the cohorts (a table row and two bars per month)
-//! and time against return (a point per referral).
+//! Derived cohorts, communication and affiliates → the charts of "is the mentoring
+//! working?", laid out in SVG units for the report template: the cohorts (a table row and two
+//! bars per month), which emails get answers (a row and a bar per kind of email) and time
+//! against return (a point per referral).
 
 use serde::Serialize;
 
-use crate::model::Stage;
+use crate::model::{ActionKind, Stage};
 use crate::report::Naming;
-use crate::stages::{AffiliateState, COHORT_DAYS, Cohort, Derived};
+use crate::stages::{AffiliateState, COHORT_DAYS, Cohort, Communication, Derived, EmailReplies};
 
 use super::pages::{money, stage_label, time_invested};
 
@@ -132,6 +133,195 @@ pub struct ReturnPoint {
     pub tip_anchor: &'static str,
 }
 
+/// How many emails of a kind must have had their reply window before its rate is charted.
+pub const ENOUGH_EMAILS: usize = 5;
+
+/// "Which emails get answers": a row and a bar per kind of email, and what it says in words.
+#[derive(Serialize)]
+pub struct Answers {
+    pub window: i64,
+    pub rows: Vec<AnswerRow>,
+    pub chart: AnswerChart,
+    /// How the first-sale rate of those who wrote back compares with the rest's; absent when
+    /// a group is empty.
+    pub replied_sentence: Option<String>,
+    /// How many of the people you welcomed told you what motivates them; absent when you
+    /// welcomed nobody.
+    pub motivation_sentence: Option<String>,
+}
+
+/// One kind of email in the table.
+#[derive(Serialize)]
+pub struct AnswerRow {
+    pub kind: ActionKind,
+    pub label: &'static str,
+    pub sent: usize,
+    pub answered: usize,
+    pub rate_percent: Option<u32>,
+    pub median_days: Option<String>,
+    /// Fewer than [`ENOUGH_EMAILS`] counted: too few to chart a rate.
+    pub too_few: bool,
+}
+
+/// The reply rates as bars, one per kind of email.
+#[derive(Serialize)]
+pub struct AnswerChart {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub bottom: f64,
+    pub top: f64,
+    pub gridlines: Vec<Tick>,
+    pub kinds: Vec<AnswerColumn>,
+}
+
+/// One kind of email's bar.
+#[derive(Serialize)]
+pub struct AnswerColumn {
+    pub kind: ActionKind,
+    pub label: &'static str,
+    pub title: String,
+    pub label_x: f64,
+    pub sent: usize,
+    pub answered: usize,
+    /// Absent when too few were counted: `outline` then draws a dashed frame.
+    pub rate: Option<Bar>,
+    pub outline: Bar,
+}
+
+/// Lays out "Which emails get answers" of `derived`.
+pub fn answers(derived: &Derived<'_>) -> Answers {
+    let communication = &derived.communication;
+    let rows: Vec<AnswerRow> = communication.emails.iter().map(answer_row).collect();
+    Answers {
+        window: communication.reply_window_days,
+        chart: answer_chart(&rows),
+        rows,
+        replied_sentence: replied_sentence(communication),
+        motivation_sentence: motivation_sentence(communication),
+    }
+}
+
+fn answer_row(kind: &EmailReplies) -> AnswerRow {
+    AnswerRow {
+        kind: kind.kind,
+        label: email_label(kind.kind),
+        sent: kind.sent,
+        answered: kind.answered,
+        rate_percent: kind.reply_rate.map(percent),
+        median_days: kind.median_days_to_reply.map(|d| format!("{d}")),
+        too_few: kind.sent < ENOUGH_EMAILS,
+    }
+}
+
+/// What a kind of email is called in the report.
+fn email_label(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Welcome => "Welcome",
+        ActionKind::Nudge => "Nudge",
+        ActionKind::FollowUp => "Follow-up",
+        ActionKind::OfferHelp => "Offer of help",
+        ActionKind::Congratulate => "Congratulations",
+    }
+}
+
+fn percent(rate: f64) -> u32 {
+    (rate * 100.0).round() as u32
+}
+
+fn answer_chart(rows: &[AnswerRow]) -> AnswerChart {
+    let (top, bottom) = (TOP, HEIGHT - BOTTOM);
+    let plot = bottom - top;
+    let slot = (WIDTH - LEFT) / rows.len().max(1) as f64;
+    let bar = |x: f64, percent: u32| {
+        let height = plot * f64::from(percent) / 100.0;
+        Bar {
+            x: round(x),
+            y: round(bottom - height),
+            width: round(slot * 0.4),
+            height: round(height),
+            percent,
+        }
+    };
+    let kinds = rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let start = LEFT + index as f64 * slot;
+            AnswerColumn {
+                kind: row.kind,
+                label: row.label,
+                title: answer_title(row),
+                label_x: round(start + slot / 2.0),
+                sent: row.sent,
+                answered: row.answered,
+                rate: row
+                    .rate_percent
+                    .filter(|_| !row.too_few)
+                    .map(|p| bar(start + slot * 0.3, p)),
+                outline: bar(start + slot * 0.3, 100),
+            }
+        })
+        .collect();
+    AnswerChart {
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        bottom,
+        top,
+        gridlines: gridlines(top, bottom),
+        kinds,
+    }
+}
+
+/// The 0 %, 50 % and 100 % lines of a chart of rates.
+fn gridlines(top: f64, bottom: f64) -> Vec<Tick> {
+    [0, 50, 100]
+        .iter()
+        .map(|&p| Tick {
+            at: round(bottom - (bottom - top) * f64::from(p) / 100.0),
+            label: format!("{p}%"),
+        })
+        .collect()
+}
+
+/// What a kind's bar says, in words, for hover.
+fn answer_title(row: &AnswerRow) -> String {
+    match row.rate_percent {
+        Some(rate) if !row.too_few => format!(
+            "{}: {rate}% answered ({} of {})",
+            row.label, row.answered, row.sent
+        ),
+        _ => format!(
+            "{}: not enough yet ({} counted; a rate needs {ENOUGH_EMAILS})",
+            row.label, row.sent
+        ),
+    }
+}
+
+/// "Referrals who wrote back made a first sale 61% of the time; those who never did, 23%."
+fn replied_sentence(communication: &Communication) -> Option<String> {
+    let replied = communication.first_sale_rate_replied?;
+    let silent = communication.first_sale_rate_not_replied?;
+    Some(format!(
+        "Referrals you contacted who wrote back made a first sale {}% of the time; those who never did, {}%. That is an association, not a cause: someone keen to sell may simply write back more.",
+        percent(replied),
+        percent(silent)
+    ))
+}
+
+/// "You know the motivation of 9 of 18 people you welcomed."
+fn motivation_sentence(communication: &Communication) -> Option<String> {
+    let welcomed = communication.welcomed;
+    (welcomed > 0).then(|| {
+        format!(
+            "You know the motivation of {} of {} you welcomed.",
+            communication.motivation_known,
+            super::plural(welcomed, "person", "people")
+        )
+    })
+}
+
 /// Lays out the cohorts of `derived`.
 pub fn cohorts(derived: &Derived<'_>) -> Cohorts {
     let rows = derived.cohorts.iter().map(cohort_row).collect();
@@ -206,13 +396,7 @@ fn cohort_chart(cohorts: &[Cohort]) -> CohortChart {
         left: LEFT,
         bottom,
         top,
-        gridlines: [0, 50, 100]
-            .iter()
-            .map(|&p| Tick {
-                at: round(bottom - plot * f64::from(p) / 100.0),
-                label: format!("{p}%"),
-            })
-            .collect(),
+        gridlines: gridlines(top, bottom),
         months,
     }
 }

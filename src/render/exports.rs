@@ -1,5 +1,6 @@
-//! Derived weeks → the machine-readable exports: `report.csv` and `cohorts.csv` for
-//! spreadsheets, `agenda.ics` for calendars and `feed.xml` (Atom) for feed readers.
+//! Derived weeks → the machine-readable exports: `report.csv`, `cohorts.csv` and
+//! `communication.csv` for spreadsheets, `agenda.ics` for calendars and `feed.xml` (Atom)
+//! for feed readers.
 
 use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Person, Text};
 use chrono::{NaiveDate, NaiveTime};
@@ -77,6 +78,18 @@ pub fn cohorts_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
         writer
             .serialize(CohortView::from(cohort))
             .map_err(|err| failed(&err))?;
+    }
+    writer.into_inner().map_err(|err| failed(&err))
+}
+
+/// Which emails get answers as CSV, one row per kind of email, with `report.json`'s keys
+/// as the header; a null is an empty cell.
+pub fn communication_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
+    let failed =
+        |err: &dyn std::fmt::Display| Diagnostic::error("communication.csv", err.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for kind in &derived.communication.emails {
+        writer.serialize(kind).map_err(|err| failed(&err))?;
     }
     writer.into_inner().map_err(|err| failed(&err))
 }

@@ -24,7 +24,7 @@ use emails::{EmailTemplates, WrittenEmails};
 pub use emails::{RenderedEmail, eml_path};
 use exports::FeedEntry;
 use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
-pub use pages::{action_step, why};
+pub use pages::{action_step, why_now};
 
 /// Where rendered files go: the staging folder of a build, or nowhere for `check`. Called
 /// from several threads at once.
@@ -292,6 +292,7 @@ impl Renderer<'_> {
             )?;
             sink.put("report.csv", &exports::everyone_csv(current)?)?;
             sink.put("cohorts.csv", &exports::cohorts_csv(current)?)?;
+            sink.put("communication.csv", &exports::communication_csv(current)?)?;
         }
         Ok([
             plural(current.affiliates.len(), "referral", "referrals"),

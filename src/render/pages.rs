@@ -2,6 +2,7 @@
 //! the user's overrides of them.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -11,11 +12,13 @@ use tera::{Context, Tera};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{Source, TEMPLATES_DIR};
 use crate::model::{ActionKind, Project, Rules, Stage};
-use crate::render::charts::{self, Cohorts, ReturnChart};
+use crate::render::charts::{self, Answers, Cohorts, ReturnChart};
 use crate::render::emails::{RenderedEmail, WrittenEmails};
 use crate::render::{plural, template_help};
 use crate::report::{HistoryView, MetricsView, Naming, Report, StageCountsView, cents};
-use crate::stages::{AffiliateState, Derived, NextAction, Reason, UPCOMING_LISTED, Urgency};
+use crate::stages::{
+    AffiliateState, Communication, Derived, NextAction, Reason, UPCOMING_LISTED, Urgency,
+};
 
 /// Most actions due a report page lists, most overdue first; the emails pages, `agenda.ics`
 /// and `report.csv` have them all (`report.json` in public builds).
@@ -165,6 +168,7 @@ pub struct ReportPage<'a> {
     pub transitions_total: usize,
     pub trend: Trend,
     pub cohorts: Cohorts,
+    pub answers: Answers,
     pub returns: ReturnChart,
     pub programs: Vec<ProgramRow>,
     /// At most [`PEOPLE_LISTED`], of `people_total`; empty on archived weeks' pages.
@@ -183,6 +187,7 @@ pub struct PageReport<'a> {
     pub stage_counts: StageCountsView,
     pub metrics: &'a MetricsView,
     pub history: &'a [HistoryView],
+    pub communication: &'a Communication,
 }
 
 impl<'a> PageReport<'a> {
@@ -195,6 +200,7 @@ impl<'a> PageReport<'a> {
             stage_counts: report.stage_counts,
             metrics: &report.metrics,
             history: &report.history,
+            communication: &report.communication,
         }
     }
 }
@@ -455,6 +461,7 @@ impl<'a> ReportPage<'a> {
             transitions_total: derived.transitions.len(),
             trend: trend(derived),
             cohorts: charts::cohorts(derived),
+            answers: charts::answers(derived),
             returns: charts::returns(derived, naming),
             programs: program_rows(project, derived),
             people: if settings.current {
@@ -490,7 +497,44 @@ fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
 }
 
 /// Why an action is due, in the user's words.
-pub fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
+/// Why an action is due, and what the mailbox says of them: their last email unanswered past
+/// the reply window ("welcome unanswered for 16 days"), an address that bounced.
+pub fn why_now(
+    affiliate: &AffiliateState<'_>,
+    action: NextAction,
+    rules: &Rules,
+    as_of: NaiveDate,
+) -> String {
+    let mut why = match (action.reason, affiliate.unanswered) {
+        // The last touch was that email: say it went unanswered, once.
+        (Reason::LastTouch(on), Some((kind, days))) if days_between(on, as_of) == days => {
+            format!("no sale yet; {}", unanswered(kind, days))
+        }
+        (reason, Some((kind, days))) => {
+            format!("{}; {}", why(reason, rules, as_of), unanswered(kind, days))
+        }
+        (reason, None) => why(reason, rules, as_of),
+    };
+    if let Some(on) = affiliate.bouncing {
+        let _ = write!(why, "; address bounced on {on}: check it");
+    }
+    why
+}
+
+/// "welcome unanswered for 16 days".
+fn unanswered(kind: ActionKind, days: i64) -> String {
+    let email = match kind {
+        ActionKind::Welcome => "welcome",
+        ActionKind::Nudge => "nudge",
+        ActionKind::FollowUp => "follow-up",
+        ActionKind::OfferHelp => "offer of help",
+        ActionKind::Congratulate => "congratulations",
+    };
+    format!("{email} unanswered for {}", plural(days, "day", "days"))
+}
+
+/// Why an action is due, from the fact in the record that made it due.
+fn why(reason: Reason, rules: &Rules, as_of: NaiveDate) -> String {
     match reason {
         Reason::Referred(on) => format!("referred {}, not contacted yet", ago(on, as_of)),
         Reason::LastTouch(on) => format!("no sale yet; last touch {}", ago(on, as_of)),
@@ -562,7 +606,7 @@ fn action_rows(
                 program: affiliate.program.name.clone(),
                 kind: action.kind,
                 step: action_step(action.kind),
-                why: why(action.reason, &project.config.rules, derived.as_of),
+                why: why_now(affiliate, action, &project.config.rules, derived.as_of),
                 due,
                 urgency: derived.week.urgency(due).as_str(),
                 days_late: days_between(due, derived.as_of).max(0),
