@@ -1,7 +1,8 @@
-// The cohorts chart and the time-against-return chart in Chromium: drawn in the light and the
-// dark scheme from report.json's figures, their table equivalents and point names exposed to
-// assistive technology, names on hover and focus (pseudonyms only in public builds), axe-core
-// clean on both sections, and no horizontal scrolling on a 390 px phone.
+// The cohorts chart, the reply-rate chart and the time-against-return chart in Chromium: drawn
+// in the light and the dark scheme from report.json's figures, their table equivalents and
+// point names exposed to assistive technology, names on hover and focus (pseudonyms only in
+// public builds), axe-core clean on every section, and no horizontal scrolling on a 390 px
+// phone.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -53,6 +54,31 @@ for (const colorScheme of ["light", "dark"]) {
       await page.context().close();
     });
 
+    test("the reply-rate chart draws each kind of email's rate from report.json", async () => {
+      for (const build of ["private", "public"]) {
+        const built = readReport(site[build]);
+        const page = await open(browser, join(site[build], "index.html"), { colorScheme, viewport: { width: 1280, height: 900 } });
+        const kinds = await page.$$eval("#answers svg g[data-email-kind]", (groups) =>
+          groups.map((g) => ({ kind: g.dataset.emailKind, sent: Number(g.dataset.sent), answered: Number(g.dataset.answered) })),
+        );
+        assert.deepEqual(kinds, built.communication.emails.map((e) => ({ kind: e.kind, sent: e.sent, answered: e.answered })));
+        const bars = await drawn(page, "#answers rect.reply-bar");
+        const charted = built.communication.emails.filter((e) => e.sent >= 5);
+        assert.equal(bars.length, charted.length);
+        bars.forEach((bar, index) => {
+          assert.equal(bar.data.emailKind, charted[index].kind);
+          assert.equal(Number(bar.data.percent), Math.round(charted[index].reply_rate * 100));
+          if (charted[index].reply_rate > 0) assert.ok(bar.height > 0, "a visible bar");
+        });
+        const few = built.communication.emails.filter((e) => e.sent < 5).length;
+        assert.equal((await drawn(page, "#answers rect.young-bar")).length, few, "kinds with too few emails are outlined");
+        const rows = await page.$$eval("#answers table tbody tr", (rows) => rows.map((r) => r.querySelector("td").textContent));
+        assert.deepEqual(rows, built.communication.emails.map((e) => String(e.sent)));
+        assert.deepEqual(page.errors, []);
+        await page.context().close();
+      }
+    });
+
     test("the time-against-return chart draws a point per referral with time or residual, by stage", async () => {
       const page = await open(browser, join(site.private, "index.html"), { colorScheme, viewport: { width: 1280, height: 900 } });
       const points = await drawn(page, "#returns g.pt circle");
@@ -96,6 +122,11 @@ test("the charts' equivalents are exposed to assistive technology", async () => 
   assert.match(cohorts, /img "Share contacted and first-sale rate within 60 days/);
   assert.match(cohorts, /table/);
   assert.match(cohorts, /rowheader "Aug 2026"/);
+  const answers = await page.locator("#answers").ariaSnapshot();
+  assert.match(answers, /img "Reply rate by kind of email/);
+  assert.match(answers, /rowheader "Welcome"/);
+  assert.match(answers, /You know the motivation of \d+ of \d+ people you welcomed/);
+  assert.match(answers, /an association, not a cause/);
   const returns = await page.locator("#returns").ariaSnapshot();
   assert.match(returns, /group "Time invested across, estimated residual up/);
   const first = report.affiliates.find((a) => a.minutes_invested > 0);
@@ -108,7 +139,7 @@ test("the charts' equivalents are exposed to assistive technology", async () => 
 
 test("a public build's charts show pseudonyms, never names", async () => {
   const page = await open(browser, join(site.public, "index.html"), { viewport: { width: 1280, height: 900 } });
-  const text = await page.locator("#cohorts, #returns").allTextContents();
+  const text = await page.locator("#cohorts, #answers, #returns").allTextContents();
   const labels = await page.$$eval("#returns g.pt", (points) => points.map((p) => p.getAttribute("aria-label")));
   for (const name of report.affiliates.map((a) => a.name)) {
     assert.ok(!text.join(" ").includes(name), `${name} in a public chart`);
@@ -123,7 +154,7 @@ for (const build of ["private", "public"]) {
     test(`axe-core finds nothing serious in the charts, ${build}, ${colorScheme}`, async () => {
       const page = await open(browser, join(site[build], "index.html"), { colorScheme });
       await page.addScriptTag({ content: axeSource });
-      const results = await page.evaluate(() => window.axe.run({ include: [["#cohorts"], ["#returns"]] }, { resultTypes: ["violations"] }));
+      const results = await page.evaluate(() => window.axe.run({ include: [["#cohorts"], ["#answers"], ["#returns"]] }, { resultTypes: ["violations"] }));
       const blocking = results.violations.filter((v) => BLOCKING.includes(v.impact));
       assert.equal(describeViolations(blocking), "");
       await page.context().close();
@@ -136,7 +167,7 @@ test("on a 390 px phone the charts fit without scrolling the page sideways", asy
     const page = await open(browser, join(site[build], "index.html"), { viewport: { width: 390, height: 800 } });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `${build}: ${width} px wide`);
-    for (const id of ["#cohorts svg", "#returns svg", "#cohorts table"]) {
+    for (const id of ["#cohorts svg", "#answers svg", "#returns svg", "#cohorts table", "#answers table"]) {
       const box = await page.locator(id).boundingBox();
       assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${build} ${id}: ${JSON.stringify(box)}`);
     }

@@ -55,7 +55,7 @@ test("nothing is fetched from the network", async () => {
 
 test("index.html has every section", async () => {
   const ids = await index.$$eval("section[id]", (sections) => sections.map((s) => s.id).sort());
-  assert.deepEqual(ids, ["actions", "changes", "cohorts", "everyone", "programs", "returns", "stages", "summary", "trend"]);
+  assert.deepEqual(ids, ["actions", "answers", "changes", "cohorts", "everyone", "programs", "returns", "stages", "summary", "trend"]);
 });
 
 test("this week's actions: overdue, due, then the next few upcoming", async () => {
