@@ -3,6 +3,7 @@
 //! `communication.csv`; the agenda's hints for an unanswered email and a bounced address; the
 //! rule's validation; and `log … bounced --address`.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -94,7 +95,7 @@ fn project() -> tempfile::TempDir {
             id.to_uppercase()
         );
         if !motivation.is_empty() {
-            record.push_str(&format!("motivation: {motivation}\n"));
+            let _ = writeln!(record, "motivation: {motivation}");
         }
         record.push_str("events:\n");
         record.push_str(events);
@@ -231,8 +232,10 @@ fn the_agenda_names_silence_and_bounces() {
             .unwrap()
             .iter()
             .find(|item| item["id"] == id)
-            .map(|item| item["reason"].as_str().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("{id} in the agenda"))
+            .map_or_else(
+                || panic!("{id} in the agenda"),
+                |item| item["reason"].as_str().unwrap().to_owned(),
+            )
     };
     assert_eq!(reason("i"), "no sale yet; welcome unanswered for 23 days");
     assert_eq!(
