@@ -9,7 +9,7 @@ use crate::model::{ActionKind, Stage};
 use crate::report::Naming;
 use crate::stages::{AffiliateState, COHORT_DAYS, Cohort, Communication, Derived, EmailReplies};
 
-use super::pages::{money, stage_label, time_invested};
+use super::format::{money, stage_label, time_invested};
 
 /// Most points the time-against-return chart draws; `report.json` has everyone.
 pub const POINTS_DRAWN: usize = 2000;

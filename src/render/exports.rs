@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::diagnostic::Diagnostic;
 use crate::model::{ActionKind, Project, Stage};
 use crate::render::emails::WrittenEmails;
-use crate::render::pages::{action_step, money, stage_label};
+use crate::render::format::{action_step, money, stage_label};
 use crate::report::{CohortView, Naming};
 use crate::stages::{Derived, NextAction, Urgency};
 

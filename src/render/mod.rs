@@ -6,6 +6,7 @@
 mod charts;
 mod emails;
 mod exports;
+mod format;
 mod markdown;
 mod pages;
 
@@ -23,8 +24,9 @@ use crate::stages::{self, AffiliateState, Derived, NextAction, Weeks};
 use emails::{EmailTemplates, WrittenEmails};
 pub use emails::{RenderedEmail, eml_path};
 use exports::FeedEntry;
+pub use format::action_step;
+pub use pages::why_now;
 use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage};
-pub use pages::{action_step, why_now};
 
 /// Where rendered files go: the staging folder of a build, or nowhere for `check`. Called
 /// from several threads at once.

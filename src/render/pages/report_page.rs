@@ -1,20 +1,21 @@
-//! Report view + derived state → the HTML pages, through the built-in report templates or
-//! the user's overrides of them.
+//! Derived state → everything the report page shows, laid out for its template: the week's
+//! actions and why each is due, the summary, stages, changes, trend, programs and everyone,
+//! each list bounded so that the page stays small.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use tera::{Context, Tera};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::load::{Source, TEMPLATES_DIR};
+use crate::render::format::{
+    action_label, action_step, ago, days_between, money, percent, stage_label, time_invested,
+};
+
+use super::PageSettings;
 use crate::model::{ActionKind, Project, Rules, Stage};
 use crate::render::charts::{self, Answers, Cohorts, ReturnChart};
-use crate::render::emails::{RenderedEmail, WrittenEmails};
-use crate::render::{plural, template_help};
+use crate::render::emails::WrittenEmails;
+use crate::render::plural;
 use crate::report::{HistoryView, MetricsView, Naming, Report, StageCountsView, cents};
 use crate::stages::{
     AffiliateState, Communication, Derived, NextAction, Reason, UPCOMING_LISTED, Urgency,
@@ -28,127 +29,6 @@ pub const CHANGES_LISTED: usize = 200;
 /// Most rows of the "Everyone" table, most urgent first; `report.csv` and `report.json` have
 /// everyone. With these bounds a report page stays well under 5 MB at any number of referrals.
 pub const PEOPLE_LISTED: usize = 2000;
-
-/// The built-in report templates, by name; a user's `templates/<name>` replaces one.
-const BUILT_IN: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("index.html", include_str!("../../templates/index.html")),
-    ("emails.html", include_str!("../../templates/emails.html")),
-];
-
-/// The compiled report templates.
-pub struct Pages {
-    tera: Tera,
-}
-
-/// Compiles the built-in templates with the user's overrides in their place. A broken
-/// override is an error naming its file, never a silent fallback.
-pub fn compile(overrides: &BTreeMap<String, Source>, diagnostics: &mut Diagnostics) -> Pages {
-    let mut templates: BTreeMap<&str, (&str, String)> = BUILT_IN
-        .iter()
-        .map(|&(name, text)| (name, (text, format!("{TEMPLATES_DIR}/{name} (built in)"))))
-        .collect();
-    // Only HTML files are report templates; a README or stylesheet beside them is left alone.
-    for (name, source) in overrides.iter().filter(|(name, _)| {
-        Path::new(name)
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("html"))
-    }) {
-        templates.insert(name, (&source.text, source.path.display().to_string()));
-    }
-    let mut tera = Tera::new();
-    let mut failed = false;
-    for (name, (text, origin)) in &templates {
-        if let Err(err) = tera.add_raw_template(name, text) {
-            diagnostics.push(page_diagnostic(origin, &err));
-            failed = true;
-        }
-    }
-    if !failed {
-        for (name, (_, origin)) in &templates {
-            if let Err(err) = tera.get_template_variables(name) {
-                diagnostics.push(page_diagnostic(origin, &err));
-            }
-        }
-    }
-    Pages { tera }
-}
-
-fn page_diagnostic(origin: &str, error: &tera::Error) -> Diagnostic {
-    let diagnostic = match error.kind() {
-        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
-            let span = report.span();
-            Diagnostic::error(origin, report.message()).at(span.start_line, span.start_col + 1)
-        }
-        other => Diagnostic::error(origin, other.to_string()),
-    };
-    let help = template_help(
-        &diagnostic.message,
-        "fix the report template, or delete the override to use the built-in one",
-    );
-    diagnostic.with_help(help)
-}
-
-impl Pages {
-    /// Renders one page; errors name the template.
-    pub fn render<T: Serialize>(&self, name: &str, view: &T) -> Result<String, Diagnostic> {
-        let origin = format!("{TEMPLATES_DIR}/{name}");
-        let context = Context::from_serialize(view)
-            .map_err(|err| Diagnostic::error(&origin, err.to_string()))?;
-        self.tera
-            .render(name, &context)
-            .map_err(|err| page_diagnostic(&origin, &err))
-    }
-}
-
-/// Where a report page sits and what surrounds it.
-#[derive(Serialize)]
-pub struct PageSettings<'a> {
-    /// The path from the page back to the output folder: `""` or `"../../"`.
-    pub base: &'static str,
-    pub public: bool,
-    /// Whether this page's week has an emails page (only the current week does).
-    pub has_emails: bool,
-    /// Whether this is the latest report, `index.html`. Pages in the week archive (the
-    /// current week's too) leave out the per-person table, which their `report.json` holds,
-    /// so that the archive stays small.
-    pub current: bool,
-    /// The commit the content came from, when the root is in git.
-    pub provenance: Option<&'a str>,
-    pub archive: Vec<ArchiveLink>,
-}
-
-/// One week in the archive navigation.
-#[derive(Serialize)]
-pub struct ArchiveLink {
-    pub week: String,
-    /// Relative to the output folder.
-    pub href: String,
-    /// `previous`, `this`, `next` or empty.
-    pub relation: &'static str,
-}
-
-/// Archive links for every week (`labels` oldest first), marked relative to the week at
-/// `index`.
-pub fn archive_links(labels: &[String], index: usize) -> Vec<ArchiveLink> {
-    labels
-        .iter()
-        .enumerate()
-        .map(|(i, label)| ArchiveLink {
-            week: label.clone(),
-            href: format!("weeks/{label}/index.html"),
-            relation: if i == index {
-                "this"
-            } else if i + 1 == index {
-                "previous"
-            } else if i == index + 1 {
-                "next"
-            } else {
-                ""
-            },
-        })
-        .collect()
-}
 
 /// Everything `index.html` shows. The lists are bounded so that the page stays small at
 /// any number of referrals; each comes with its full count.
@@ -353,91 +233,6 @@ pub struct PersonRow {
     pub earned: String,
 }
 
-/// Everything one emails page shows: `emails/index.html`, then `emails/page-2.html` and on,
-/// [`EMAILS_PER_PAGE`] emails each.
-#[derive(Serialize)]
-pub struct EmailsPage<'a> {
-    pub title: &'a str,
-    pub week: &'a str,
-    pub as_of: NaiveDate,
-    /// This page's emails, oldest due first.
-    pub emails: Vec<EmailCard<'a>>,
-    /// The place of this page's first and last email among all `total`, counting from 1.
-    pub first: usize,
-    pub last: usize,
-    pub total: usize,
-    /// The kinds of this page's emails, in the method's order, each with how many there are.
-    pub kinds: Vec<KindCount>,
-    pub pager: Pager,
-}
-
-/// How many emails of one kind the emails page shows.
-#[derive(Serialize)]
-pub struct KindCount {
-    pub kind: ActionKind,
-    pub label: &'static str,
-    pub count: usize,
-}
-
-/// One email on the emails page.
-#[derive(Serialize)]
-pub struct EmailCard<'a> {
-    /// `Name <address>`.
-    pub to: String,
-    pub to_name: &'a str,
-    pub subject: &'a str,
-    pub body: &'a str,
-    /// The HTML part, built from escaped values: safe to embed.
-    pub html: &'a str,
-    pub due: NaiveDate,
-    pub kind: ActionKind,
-    pub kind_label: &'static str,
-    /// The card's element id: `email-<id>--<kind>`, a valid HTML id for any referral id.
-    pub anchor: String,
-    /// The command that records this email as sent: `affrel done <id>`.
-    pub done_command: String,
-    pub eml: String,
-    pub txt: String,
-    pub mailto: &'a str,
-    pub copy_text: &'a str,
-}
-
-/// A human label for a stage.
-pub fn stage_label(stage: Stage) -> &'static str {
-    match stage {
-        Stage::NotWorthIt => "Not worth it",
-        Stage::Uncontacted => "Uncontacted",
-        Stage::Welcomed => "Welcomed",
-        Stage::FirstSale => "First sale",
-        Stage::FollowingUp => "Following up",
-        Stage::Struggling => "Struggling",
-        Stage::Thriving => "Thriving",
-        Stage::LetGo => "Let go",
-    }
-}
-
-/// A human label for an action: the step of the method it carries out.
-pub fn action_step(kind: ActionKind) -> &'static str {
-    match kind {
-        ActionKind::Welcome => "Welcome and offer help",
-        ActionKind::Nudge => "Nudge toward a first sale",
-        ActionKind::FollowUp => "Follow up after the first sale",
-        ActionKind::OfferHelp => "Offer help, or let go",
-        ActionKind::Congratulate => "Congratulate",
-    }
-}
-
-/// A short label for an action.
-pub fn action_label(kind: ActionKind) -> &'static str {
-    match kind {
-        ActionKind::Welcome => "Welcome",
-        ActionKind::Nudge => "Nudge",
-        ActionKind::FollowUp => "Follow up",
-        ActionKind::OfferHelp => "Offer help",
-        ActionKind::Congratulate => "Congratulate",
-    }
-}
-
 impl<'a> ReportPage<'a> {
     /// Lays out the report page.
     pub fn new(
@@ -484,19 +279,6 @@ impl<'a> ReportPage<'a> {
     }
 }
 
-fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
-    (to - from).num_days()
-}
-
-fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
-    match days_between(date, as_of) {
-        0 => "today".to_owned(),
-        1 => "yesterday".to_owned(),
-        days => format!("{} ago", plural(days, "day", "days")),
-    }
-}
-
-/// Why an action is due, in the user's words.
 /// Why an action is due, and what the mailbox says of them: their last email unanswered past
 /// the reply window ("welcome unanswered for 16 days"), an address that bounced.
 pub fn why_now(
@@ -632,15 +414,6 @@ fn investment(affiliate: &AffiliateState<'_>) -> String {
         |t| format!("{t} invested"),
     );
     format!("{time}, earned you {}", money(affiliate.estimated_residual))
-}
-
-fn percent(ratio: Option<f64>) -> Option<u32> {
-    ratio.map(|r| (r * 100.0).round() as u32)
-}
-
-/// Money with two decimals; the currency is whatever the programs pay in.
-pub fn money(amount: f64) -> String {
-    format!("{:.2}", cents(amount))
 }
 
 fn summary(derived: &Derived<'_>) -> Summary {
@@ -804,17 +577,6 @@ fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
     rows
 }
 
-/// Minutes as hours and minutes: "45 min", "2 h", "1 h 30 min"; `None` for none.
-pub fn time_invested(minutes: u64) -> Option<String> {
-    let (hours, rest) = (minutes / 60, minutes % 60);
-    match (hours, rest) {
-        (0, 0) => None,
-        (0, m) => Some(format!("{m} min")),
-        (h, 0) => Some(format!("{h} h")),
-        (h, m) => Some(format!("{h} h {m} min")),
-    }
-}
-
 fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<PersonRow> {
     let mut ranked: Vec<(Option<NaiveDate>, Stage, String, &AffiliateState<'_>)> = derived
         .affiliates
@@ -861,173 +623,4 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
             }
         })
         .collect()
-}
-
-/// Most emails on one emails page; more go on further pages.
-pub const EMAILS_PER_PAGE: usize = 100;
-
-/// The file of emails page `page` (counting from 1), relative to `emails/`.
-pub fn emails_page_file(page: usize) -> String {
-    if page <= 1 {
-        "index.html".to_owned()
-    } else {
-        format!("page-{page}.html")
-    }
-}
-
-impl<'a> EmailsPage<'a> {
-    /// Lays out one emails page: `emails` in order, on page `pager.page` of `total` emails.
-    pub fn new(
-        project: &'a Project,
-        derived: &'a Derived<'_>,
-        emails: &'a [RenderedEmail],
-        total: usize,
-        pager: Pager,
-    ) -> Self {
-        let cards: Vec<EmailCard<'a>> = emails
-            .iter()
-            .map(|email| EmailCard {
-                to: format!("{} <{}>", email.to_name, email.to_email),
-                to_name: &email.to_name,
-                kind_label: action_label(email.kind),
-                subject: &email.subject,
-                body: &email.text,
-                html: &email.html,
-                due: email.due,
-                kind: email.kind,
-                anchor: format!("email-{}--{}", email.id, email.kind),
-                done_command: format!("affrel done {}", email.id),
-                eml: email.eml_path().trim_start_matches("emails/").to_owned(),
-                txt: email.txt_path().trim_start_matches("emails/").to_owned(),
-                mailto: &email.mailto,
-                copy_text: &email.copy_text,
-            })
-            .collect();
-        let kinds = ActionKind::ALL
-            .iter()
-            .map(|&kind| KindCount {
-                kind,
-                label: action_label(kind),
-                count: cards.iter().filter(|card| card.kind == kind).count(),
-            })
-            .filter(|k| k.count > 0)
-            .collect();
-        let first = (pager.page - 1) * EMAILS_PER_PAGE + 1;
-        Self {
-            title: &project.config.report.title,
-            week: &derived.week.label,
-            as_of: derived.as_of,
-            first,
-            last: first + cards.len().saturating_sub(1),
-            total,
-            emails: cards,
-            kinds,
-            pager,
-        }
-    }
-}
-
-/// Links between the pages of a long list: the first and last page, and those near this one.
-#[derive(Serialize)]
-pub struct Pager {
-    /// This page, counting from 1.
-    pub page: usize,
-    pub pages: usize,
-    pub previous: Option<String>,
-    pub next: Option<String>,
-    pub links: Vec<PageLink>,
-}
-
-/// One numbered link of a [`Pager`].
-#[derive(Serialize)]
-pub struct PageLink {
-    pub number: usize,
-    pub href: String,
-    pub current: bool,
-    /// Whether pages are skipped between the previous link and this one.
-    pub gap_before: bool,
-}
-
-/// How many pages either side of this one get a numbered link.
-const PAGER_NEIGHBOURS: usize = 2;
-
-impl Pager {
-    /// The links from page `page` of `pages`, each page's file named by `file`.
-    pub fn new(page: usize, pages: usize, file: impl Fn(usize) -> String) -> Self {
-        // A gap of a single page would hide no more than its own link: list that page.
-        let next_to_end = |number: usize| number == 2 || number + 1 == pages;
-        let listed = |number: usize| {
-            number == 1
-                || number == pages
-                || number.abs_diff(page) <= PAGER_NEIGHBOURS + usize::from(next_to_end(number))
-        };
-        let mut links = Vec::new();
-        let mut last_listed = 0;
-        for number in 1..=pages {
-            if listed(number) {
-                links.push(PageLink {
-                    number,
-                    href: file(number),
-                    current: number == page,
-                    gap_before: number > last_listed + 1,
-                });
-                last_listed = number;
-            }
-        }
-        Self {
-            page,
-            pages,
-            previous: (page > 1).then(|| file(page - 1)),
-            next: (page < pages).then(|| file(page + 1)),
-            links,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The pager's numbered links as text: `[3]` for this page, `…` for a gap.
-    fn shown(page: usize, pages: usize) -> String {
-        Pager::new(page, pages, emails_page_file)
-            .links
-            .iter()
-            .map(|link| {
-                let number = if link.current {
-                    format!("[{}]", link.number)
-                } else {
-                    link.number.to_string()
-                };
-                if link.gap_before {
-                    format!("… {number}")
-                } else {
-                    number
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    #[test]
-    fn pager_lists_the_ends_and_the_neighbours_and_never_hides_a_single_page() {
-        assert_eq!(shown(1, 1), "[1]");
-        assert_eq!(shown(1, 7), "[1] 2 3 … 7");
-        assert_eq!(shown(3, 7), "1 2 [3] 4 5 6 7");
-        assert_eq!(shown(4, 9), "1 2 3 [4] 5 6 … 9");
-        assert_eq!(shown(9, 9), "1 … 7 8 [9]");
-        assert_eq!(shown(50, 100), "1 … 48 49 [50] 51 52 … 100");
-    }
-
-    #[test]
-    fn pager_links_name_the_files_of_the_neighbouring_pages() {
-        let pager = Pager::new(2, 3, emails_page_file);
-        assert_eq!(pager.previous.as_deref(), Some("index.html"));
-        assert_eq!(pager.next.as_deref(), Some("page-3.html"));
-        let first = Pager::new(1, 3, emails_page_file);
-        assert_eq!(
-            (first.previous, first.next.as_deref()),
-            (None, Some("page-2.html"))
-        );
-    }
 }
