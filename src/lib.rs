@@ -15,6 +15,7 @@ pub mod load;
 pub mod lock;
 pub mod mail;
 pub mod model;
+pub mod money;
 pub mod provenance;
 pub mod render;
 pub mod report;

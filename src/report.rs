@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::model::{ActionKind, Referral, Stage};
+use crate::money;
 use crate::stages::{Cohort, Communication, Derived, HistoryPoint, Metrics, StageCounts, Urgency};
 
 /// `report.json`, exactly as DESIGN specifies.
@@ -22,45 +23,12 @@ pub struct Report {
     pub affiliates: Vec<AffiliateView>,
     /// Sorted by id.
     pub transitions: Vec<TransitionView>,
-    pub metrics: MetricsView,
+    pub metrics: Metrics,
     pub history: Vec<HistoryView>,
     /// The last `cohort_months` months of referrals, oldest first.
-    pub cohorts: Vec<CohortView>,
+    pub cohorts: Vec<Cohort>,
     /// Which emails get answers.
     pub communication: Communication,
-}
-
-/// One month's cohort in `report.json`, money rounded to cents.
-#[derive(Debug, Clone, Serialize)]
-pub struct CohortView {
-    /// `YYYY-MM`.
-    pub month: String,
-    pub referrals: usize,
-    pub contacted: usize,
-    pub median_days_to_welcome: Option<f64>,
-    pub with_sale: usize,
-    pub matured: usize,
-    pub first_sale_within_60_days: usize,
-    pub first_sale_rate_60_days: Option<f64>,
-    pub minutes_invested: u64,
-    pub estimated_residual: f64,
-}
-
-impl From<&Cohort> for CohortView {
-    fn from(cohort: &Cohort) -> Self {
-        Self {
-            month: cohort.month.format("%Y-%m").to_string(),
-            referrals: cohort.referrals,
-            contacted: cohort.contacted,
-            median_days_to_welcome: cohort.median_days_to_welcome,
-            with_sale: cohort.with_sale,
-            matured: cohort.matured,
-            first_sale_within_60_days: cohort.first_sale_within_60_days,
-            first_sale_rate_60_days: cohort.first_sale_rate_60_days,
-            minutes_invested: cohort.minutes_invested,
-            estimated_residual: cents(cohort.estimated_residual),
-        }
-    }
 }
 
 /// All eight stage counts as an object, in table order.
@@ -91,6 +59,7 @@ pub struct AffiliateView {
     /// The minutes recorded on their events up to D.
     pub minutes_invested: u64,
     /// Their sales up to D times the program's residual rate, rounded to cents.
+    #[serde(serialize_with = "money::in_cents")]
     pub estimated_residual: f64,
 }
 
@@ -110,26 +79,6 @@ pub struct TransitionView {
     pub id: String,
     pub from: Option<Stage>,
     pub to: Stage,
-}
-
-/// The metrics block, money rounded to cents.
-#[derive(Debug, Serialize)]
-pub struct MetricsView {
-    pub referrals: usize,
-    pub contacted: usize,
-    pub contacted_with_sale: usize,
-    pub uncontacted_with_sale: usize,
-    pub first_sale_rate_contacted: Option<f64>,
-    pub first_sale_rate_uncontacted: Option<f64>,
-    pub median_days_to_first_sale: Option<f64>,
-    pub sales_this_week: usize,
-    pub sales_amount_this_week: f64,
-    pub estimated_residual_this_week: f64,
-    pub minutes_invested: u64,
-    pub minutes_invested_this_week: u64,
-    pub estimated_residual_total: f64,
-    pub estimated_residual_contacted: f64,
-    pub residual_per_hour_invested: Option<f64>,
 }
 
 /// One week of the stage history.
@@ -205,7 +154,7 @@ impl Report {
                 sales: a.sales,
                 first_sale_on: a.first_sale_on,
                 minutes_invested: a.minutes_invested,
-                estimated_residual: cents(a.estimated_residual),
+                estimated_residual: a.estimated_residual,
             })
             .collect();
         affiliates.sort_by(|a, b| a.id.cmp(&b.id));
@@ -227,32 +176,10 @@ impl Report {
             stage_counts: StageCountsView(derived.stage_counts),
             affiliates,
             transitions,
-            metrics: MetricsView::from(&derived.metrics),
+            metrics: derived.metrics.clone(),
             history: derived.history.iter().map(HistoryView::from).collect(),
-            cohorts: derived.cohorts.iter().map(CohortView::from).collect(),
+            cohorts: derived.cohorts.clone(),
             communication: derived.communication.clone(),
-        }
-    }
-}
-
-impl From<&Metrics> for MetricsView {
-    fn from(m: &Metrics) -> Self {
-        Self {
-            referrals: m.referrals,
-            contacted: m.contacted,
-            contacted_with_sale: m.contacted_with_sale,
-            uncontacted_with_sale: m.uncontacted_with_sale,
-            first_sale_rate_contacted: m.first_sale_rate_contacted,
-            first_sale_rate_uncontacted: m.first_sale_rate_uncontacted,
-            median_days_to_first_sale: m.median_days_to_first_sale,
-            sales_this_week: m.sales_this_week,
-            sales_amount_this_week: cents(m.sales_amount_this_week),
-            estimated_residual_this_week: cents(m.estimated_residual_this_week),
-            minutes_invested: m.minutes_invested,
-            minutes_invested_this_week: m.minutes_invested_this_week,
-            estimated_residual_total: cents(m.estimated_residual_total),
-            estimated_residual_contacted: cents(m.estimated_residual_contacted),
-            residual_per_hour_invested: m.residual_per_hour_invested.map(cents),
         }
     }
 }
@@ -264,10 +191,4 @@ impl From<&HistoryPoint> for HistoryView {
             stage_counts: StageCountsView(point.counts),
         }
     }
-}
-
-/// Rounds money to cents so that float noise never reaches the output.
-pub fn cents(amount: f64) -> f64 {
-    // Adding 0.0 turns the -0.0 of an empty sum into 0.0.
-    (amount * 100.0).round() / 100.0 + 0.0
 }

@@ -5,12 +5,14 @@ mod communication;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+use serde::Serialize;
 
 pub use communication::{Communication, EMAIL_EVENTS, EmailReplies, SentEmail};
 
 use crate::model::{
     ActionKind, Event, EventKind, Interest, Program, Project, Referral, Rules, Stage,
 };
+use crate::money;
 
 /// The next thing to do in a relationship, the day it is due, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,8 +362,9 @@ pub struct HistoryPoint {
     pub counts: StageCounts,
 }
 
-/// How the mentoring is paying off, over referrals that exist at D and are worth it.
-#[derive(Debug, Clone, PartialEq)]
+/// How the mentoring is paying off, over referrals that exist at D and are worth it; written
+/// to `report.json` with money rounded to cents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metrics {
     pub referrals: usize,
     pub contacted: usize,
@@ -371,17 +374,22 @@ pub struct Metrics {
     pub first_sale_rate_uncontacted: Option<f64>,
     pub median_days_to_first_sale: Option<f64>,
     pub sales_this_week: usize,
+    #[serde(serialize_with = "money::in_cents")]
     pub sales_amount_this_week: f64,
+    #[serde(serialize_with = "money::in_cents")]
     pub estimated_residual_this_week: f64,
     /// Minutes recorded on events dated on or before D.
     pub minutes_invested: u64,
     /// Minutes recorded on events dated from the start of the week to D.
     pub minutes_invested_this_week: u64,
     /// Every sale on or before D times its program's `residual_rate`.
+    #[serde(serialize_with = "money::in_cents")]
     pub estimated_residual_total: f64,
     /// The same, over contacted referrals only.
+    #[serde(serialize_with = "money::in_cents")]
     pub estimated_residual_contacted: f64,
     /// `estimated_residual_contacted` per hour invested; `None` when no minutes were recorded.
+    #[serde(serialize_with = "money::maybe_in_cents")]
     pub residual_per_hour_invested: Option<f64>,
 }
 
@@ -407,10 +415,12 @@ pub struct Derived<'a> {
 /// for that to be judged.
 pub const COHORT_DAYS: i64 = 60;
 
-/// The referrals that joined in one month and are worth mentoring, as of D.
-#[derive(Debug, Clone, PartialEq)]
+/// The referrals that joined in one month and are worth mentoring, as of D; written to
+/// `report.json` with its month as `YYYY-MM` and money rounded to cents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cohort {
     /// The first day of the month.
+    #[serde(serialize_with = "year_month")]
     pub month: NaiveDate,
     pub referrals: usize,
     /// With a welcome on or before D.
@@ -426,7 +436,14 @@ pub struct Cohort {
     /// That over `matured`; `None` when none has matured.
     pub first_sale_rate_60_days: Option<f64>,
     pub minutes_invested: u64,
+    #[serde(serialize_with = "money::in_cents")]
     pub estimated_residual: f64,
+}
+
+/// Writes a month's first day as `YYYY-MM` (serde passes the field by reference).
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn year_month<S: serde::Serializer>(month: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&month.format("%Y-%m"))
 }
 
 /// How many actions due after the report week are listed after this week's.

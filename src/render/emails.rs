@@ -19,8 +19,8 @@ use tera::{Context, Tera};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, WarningKind};
 use crate::model::{ActionKind, Config, EmailTemplate, Program, Referral, Sender};
+use crate::money::cents;
 use crate::render::{hex, markdown, template_help};
-use crate::report::cents;
 use crate::stages::{AffiliateState, Derived, NextAction, Reason};
 
 /// The compiled email templates, one per action kind that has a file.

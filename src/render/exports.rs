@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{ActionKind, Project, Stage};
 use crate::render::emails::WrittenEmails;
 use crate::render::format::{action_step, money, stage_label};
-use crate::report::{CohortView, Naming};
+use crate::report::Naming;
 use crate::stages::{Derived, NextAction, Urgency};
 
 /// The "Everyone" table as CSV, one row per referral sorted by id.
@@ -75,9 +75,7 @@ pub fn cohorts_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
     let failed = |err: &dyn std::fmt::Display| Diagnostic::error("cohorts.csv", err.to_string());
     let mut writer = csv::Writer::from_writer(Vec::new());
     for cohort in &derived.cohorts {
-        writer
-            .serialize(CohortView::from(cohort))
-            .map_err(|err| failed(&err))?;
+        writer.serialize(cohort).map_err(|err| failed(&err))?;
     }
     writer.into_inner().map_err(|err| failed(&err))
 }

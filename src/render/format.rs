@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use crate::model::{ActionKind, Stage};
+use crate::money::cents;
 use crate::render::plural;
-use crate::report::cents;
 
 /// A human label for a stage.
 pub fn stage_label(stage: Stage) -> &'static str {

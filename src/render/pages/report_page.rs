@@ -13,12 +13,13 @@ use crate::render::format::{
 
 use super::PageSettings;
 use crate::model::{ActionKind, Project, Rules, Stage};
+use crate::money::cents;
 use crate::render::charts::{self, Answers, Cohorts, ReturnChart};
 use crate::render::emails::WrittenEmails;
 use crate::render::plural;
-use crate::report::{HistoryView, MetricsView, Naming, Report, StageCountsView, cents};
+use crate::report::{HistoryView, Naming, Report, StageCountsView};
 use crate::stages::{
-    AffiliateState, Communication, Derived, NextAction, Reason, UPCOMING_LISTED, Urgency,
+    AffiliateState, Communication, Derived, Metrics, NextAction, Reason, UPCOMING_LISTED, Urgency,
 };
 
 /// Most actions due a report page lists, most overdue first; the emails pages, `agenda.ics`
@@ -65,7 +66,7 @@ pub struct PageReport<'a> {
     pub week_end: NaiveDate,
     pub as_of: NaiveDate,
     pub stage_counts: StageCountsView,
-    pub metrics: &'a MetricsView,
+    pub metrics: &'a Metrics,
     pub history: &'a [HistoryView],
     pub communication: &'a Communication,
 }
