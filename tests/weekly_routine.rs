@@ -411,11 +411,11 @@ fn the_workflow_uses_the_mailbox_only_when_scheduled_with_a_secret() {
         assert_exit(&run_step("mode", dir.path(), &all), 0);
         fs::read_to_string(outputs.path()).unwrap()
     };
-    let password = ("AFFREL_MAIL_PASSWORD", "pw");
+    let password = ("HAS_MAIL_SECRET", "true");
     let schedule = ("GITHUB_EVENT_NAME", "schedule");
     assert_eq!(decide(&[schedule]), "mailbox=false\n");
     assert_eq!(
-        decide(&[schedule, ("AFFREL_MAIL_PASSWORD", "")]),
+        decide(&[schedule, ("HAS_MAIL_SECRET", "false")]),
         "mailbox=false\n"
     );
     assert_eq!(
@@ -426,7 +426,7 @@ fn the_workflow_uses_the_mailbox_only_when_scheduled_with_a_secret() {
     assert_eq!(
         decide(&[
             ("GITHUB_EVENT_NAME", "workflow_dispatch"),
-            ("AFFREL_MAIL_REFRESH_TOKEN", "r")
+            ("HAS_MAIL_SECRET", "true")
         ]),
         "mailbox=true\n"
     );
@@ -474,11 +474,17 @@ fn the_workflow_commits_new_records_once() {
         "the agenda stays out of the log"
     );
     assert!(work.join("output/index.html").is_file());
+    // Meanwhile someone pushes to the branch: the records go on top of it, never forced.
+    fs::write(dir.path().join("NOTES.md"), "Call Ana on Friday.\n").unwrap();
+    git(dir.path(), &["add", "NOTES.md"]);
+    git(dir.path(), &["commit", "--quiet", "-m", "A note"]);
+    git(dir.path(), &["push", "--quiet", "origin", "main"]);
     let commit = run_step("commit", &work, &[]);
     assert_exit(&commit, 0);
     let log = git(origin.path(), &["log", "--format=%an|%s", "main"]);
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 2, "{log}");
+    assert_eq!(lines.len(), 3, "{log}");
+    assert_eq!(lines[1], "Sam|A note", "{log}");
     assert!(lines[0].starts_with("github-actions[bot]|"), "{log}");
     assert!(
         lines[0].contains("Record what the mailbox showed on "),
@@ -507,7 +513,7 @@ fn the_workflow_commits_new_records_once() {
     );
     assert_eq!(
         git(origin.path(), &["rev-list", "--count", "main"]).trim(),
-        "2",
+        "3",
         "no commit when nothing changed"
     );
 }
