@@ -235,20 +235,24 @@ fn with_the_mailbox_down_weekly_still_builds() {
 fn without_mail_weekly_is_build_and_agenda() {
     let dir = demo();
     let root = dir.path();
+    // A second record with Wei's address: one warning, which is printed once.
+    fs::write(
+        root.join("content/referrals/wei-again.yaml"),
+        "name: Wei Again\nemail: wei.chen@example.com\nprogram: inkwell\nreferred_on: 2026-11-01\n",
+    )
+    .unwrap();
     let out = |name: &str| root.join(name).to_str().unwrap().to_owned();
-    let weekly = run_in(root, &["weekly", "--out", &out("weekly-out")]);
+    let weekly = run_in(root, &["weekly"]);
     assert_exit(&weekly, 0);
-    assert!(
-        text(&weekly.stderr).contains("built "),
-        "{}",
-        text(&weekly.stderr)
-    );
-    assert!(!text(&weekly.stderr).contains("sync"));
+    let stderr = text(&weekly.stderr);
+    assert!(stderr.contains("built "), "{stderr}");
+    assert!(!stderr.contains("sync"), "{stderr}");
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
     let build = run_in(root, &["build", "--out", &out("build-out")]);
     assert_exit(&build, 0);
     for file in ["index.html", "report.json", "report.csv"] {
         assert_eq!(
-            fs::read(root.join("weekly-out").join(file)).unwrap(),
+            fs::read(root.join("output").join(file)).unwrap(),
             fs::read(root.join("build-out").join(file)).unwrap(),
             "{file}"
         );
@@ -256,9 +260,25 @@ fn without_mail_weekly_is_build_and_agenda() {
     let agenda = run_in(root, &["agenda"]);
     assert_eq!(text(&weekly.stdout), text(&agenda.stdout));
 
+    // The agenda names the email files where this run wrote them, and none in a public build.
+    let elsewhere = run_in(root, &["weekly", "--out", &out("elsewhere")]);
+    assert_exit(&elsewhere, 0);
+    let listed = text(&elsewhere.stdout);
+    let first = listed
+        .split(" · ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect("an email file");
+    assert!(first.starts_with(&out("elsewhere")), "{first}");
+    assert!(Path::new(first).is_file(), "{first}");
     let public = run_in(root, &["weekly", "--public", "--out", &out("public-out")]);
     assert_exit(&public, 0);
     assert!(!root.join("public-out/emails").exists());
+    assert!(
+        !text(&public.stdout).contains(".eml"),
+        "{}",
+        text(&public.stdout)
+    );
 }
 
 // A content error stops everything, as it stops `build`: the mailbox is not touched, the

@@ -51,7 +51,8 @@ pub fn run(args: &AgendaArgs) -> Exit {
     };
     print_all(&diagnostics);
     if !args.json {
-        print(&project, as_of, root);
+        let out = shown(root, Path::new(write::DEFAULT_OUT));
+        print(&project, as_of, Some(&out));
         return Exit::Success;
     }
     let derived = stages::derive(&project, as_of);
@@ -70,11 +71,12 @@ pub fn run(args: &AgendaArgs) -> Exit {
     }
 }
 
-/// Prints the week's actions as of `as_of` for the terminal.
-pub fn print(project: &Project, as_of: NaiveDate, root: &Path) {
+/// Prints the week's actions as of `as_of` for the terminal, each email's file in `out`, the
+/// output folder as the user can type it (`None` when no emails were written).
+pub fn print(project: &Project, as_of: NaiveDate, out: Option<&Path>) {
     let derived = stages::derive(project, as_of);
     let items = items(project, &derived);
-    console::out(show(&derived, &items, root, Style::detect()).as_bytes());
+    console::out(show(&derived, &items, out, Style::detect()).as_bytes());
 }
 
 /// The listed actions with everything the terminal and JSON show.
@@ -139,7 +141,12 @@ impl Style {
 }
 
 /// The agenda as terminal text: a heading, then a section per urgency.
-fn show(derived: &Derived<'_>, items: &[AgendaItem], root: &Path, style: Style) -> String {
+fn show(
+    derived: &Derived<'_>,
+    items: &[AgendaItem],
+    emails_in: Option<&Path>,
+    style: Style,
+) -> String {
     let week = &derived.week;
     let mut out = format!(
         "{} {} ({} to {}), as of {}\n",
@@ -163,7 +170,7 @@ fn show(derived: &Derived<'_>, items: &[AgendaItem], root: &Path, style: Style) 
         out.push_str(&style.paint(color, &format!("{title} ({})", listed.len())));
         out.push('\n');
         for item in listed {
-            out.push_str(&entry(item, derived.as_of, root, style));
+            out.push_str(&entry(item, derived.as_of, emails_in, style));
         }
     }
     let this_week: Vec<&str> = items
@@ -184,8 +191,8 @@ fn show(derived: &Derived<'_>, items: &[AgendaItem], root: &Path, style: Style) 
     out
 }
 
-/// Two lines: when and what for whom, then why and the email file.
-fn entry(item: &AgendaItem, as_of: NaiveDate, root: &Path, style: Style) -> String {
+/// Two lines: when and what for whom, then why and the email file in `emails_in`.
+fn entry(item: &AgendaItem, as_of: NaiveDate, emails_in: Option<&Path>, style: Style) -> String {
     let late = (as_of - item.due).num_days();
     let when = match item.urgency {
         Urgency::Overdue => style.paint(
@@ -204,8 +211,8 @@ fn entry(item: &AgendaItem, as_of: NaiveDate, root: &Path, style: Style) -> Stri
         action_step(item.kind),
         item.reason
     );
-    if let Some(email) = &item.email {
-        let file = shown(root, &Path::new(write::DEFAULT_OUT).join(email));
+    if let (Some(email), Some(folder)) = (&item.email, emails_in) {
+        let file = folder.join(email);
         let _ = write!(out, " · {}", style.paint("2", &file.display().to_string()));
     }
     out.push('\n');

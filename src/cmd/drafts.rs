@@ -46,7 +46,10 @@ pub fn run(args: &DraftsArgs) -> Exit {
         Err(problem) => return fail(&[problem]),
     };
     let emails = match emails_to_draft(&project, as_of, root, warnings) {
-        Ok(emails) => emails,
+        Ok((emails, warnings)) => {
+            print_all(&warnings);
+            emails
+        }
         Err(problems) => return fail(&problems),
     };
     let wanted = wanted(&emails);
@@ -69,15 +72,15 @@ pub fn run(args: &DraftsArgs) -> Exit {
     }
 }
 
-/// This week's emails to draft, less those of sample referrals and the one a stopped `send`
-/// left on its way; the project's warnings are printed. Every problem when there are errors,
-/// the placeholder sender among them.
+/// This week's emails to draft, less those of sample referrals, of bouncing addresses and the
+/// one a stopped `send` left on its way, with the warnings (`warnings` and the emails'). Every
+/// problem when there are errors, the placeholder sender among them.
 pub fn emails_to_draft(
     project: &Project,
     as_of: NaiveDate,
     root: &Path,
     warnings: Vec<Diagnostic>,
-) -> Result<Vec<RenderedEmail>, Vec<Diagnostic>> {
+) -> Result<(Vec<RenderedEmail>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diagnostics = Diagnostics::default();
     diagnostics.extend(warnings);
     let derived = stages::derive(project, as_of);
@@ -90,8 +93,7 @@ pub fn emails_to_draft(
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    print_all(&diagnostics);
-    Ok(emails)
+    Ok((emails, diagnostics))
 }
 
 /// The drafts wanted for `emails`, as the mailbox compares them.

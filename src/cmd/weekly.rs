@@ -9,7 +9,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::cli::{Exit, WeeklyArgs};
-use crate::cmd::{agenda, appending, build, drafts, fail, locked_project, print_all, sync, today};
+use crate::cmd::{
+    agenda, appending, build, drafts, fail, locked_project, print_all, shown, sync, today,
+};
 use crate::console::tell;
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Refused, Session};
@@ -29,17 +31,23 @@ pub fn run(args: &WeeklyArgs) -> Exit {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| root.join(write::DEFAULT_OUT));
+        .unwrap_or_else(|| shown(root, Path::new(write::DEFAULT_OUT)));
     if let Err(problem) = write::check_destination(root, &out, &[CONTENT_DIR, TEMPLATES_DIR]) {
         return fail(&[problem]);
     }
-    let (mut session, project, warnings) = match locked_project(root, today) {
+    // The project's warnings are printed once, by the build below.
+    let (mut session, project, _) = match locked_project(root, today) {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };
-    print_all(&warnings);
     let mut steps = Steps::default();
-    let mut connection = project.config.mail.as_ref().map(connect);
+    let mail = project.config.mail.as_ref();
+    if mail.is_some_and(|mail| mail.imap.is_none()) {
+        tell(format_args!(
+            "sync and drafts: skipped: there is no `mail.imap` in content/config.yaml to read and draft in"
+        ));
+    }
+    let mut connection = mail.filter(|mail| mail.imap.is_some()).map(connect);
     if let Some(connected) = &mut connection {
         let synced = match connected {
             Ok((mailbox, imap)) => record_sync(&mut session, &project, mailbox, imap, today),
@@ -81,7 +89,7 @@ pub fn run(args: &WeeklyArgs) -> Exit {
             }
         }
     }
-    agenda::print(&project, today, root);
+    agenda::print(&project, today, (!args.public).then_some(out.as_path()));
     steps.exit()
 }
 
@@ -162,7 +170,8 @@ fn put_drafts(
     root: &Path,
     today: NaiveDate,
 ) -> Result<String, Vec<Diagnostic>> {
-    let emails = drafts::emails_to_draft(project, today, root, Vec::new())?;
+    // Their warnings are the build's, printed already.
+    let (emails, _) = drafts::emails_to_draft(project, today, root, Vec::new())?;
     let wanted = drafts::wanted(&emails);
     let (plan, can_remove) =
         drafts::update(mailbox, &imap.drafts, &wanted, false).map_err(|p| vec![p])?;
