@@ -2,13 +2,12 @@
 //! folder that carry a header, read them, append, and remove messages by UID, never
 //! touching any other.
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use imap::types::Flag;
-use imap_proto::{BodyStructure, NameAttribute, SectionPath};
+use imap_proto::{NameAttribute, SectionPath};
 use mail_parser::MessageParser;
 use rustls::ClientConfig;
 
@@ -53,27 +52,6 @@ pub struct Header {
 /// The most of a delivery status report's machine-readable part that is read: a few
 /// recipients' fields fit many times over.
 const STATUS_BYTES: usize = 16 * 1024;
-
-/// The part number of the `message/delivery-status` (or `global-delivery-status`) part in a
-/// body structure, `path` being where `body` is.
-fn status_part(body: &BodyStructure<'_>, path: &mut Vec<u32>) -> Option<Vec<u32>> {
-    match body {
-        BodyStructure::Multipart { bodies, .. } => bodies.iter().zip(1..).find_map(|(part, n)| {
-            path.push(n);
-            let found = status_part(part, path);
-            path.pop();
-            found
-        }),
-        BodyStructure::Basic { common, .. } | BodyStructure::Text { common, .. } => {
-            let ty = &common.ty;
-            let status = ty.ty.eq_ignore_ascii_case("message")
-                && (ty.subtype.eq_ignore_ascii_case("delivery-status")
-                    || ty.subtype.eq_ignore_ascii_case("global-delivery-status"));
-            (status && !path.is_empty()).then(|| path.clone())
-        }
-        BodyStructure::Message { .. } => None,
-    }
-}
 
 /// How many messages one header FETCH names: with [`HEADER_BYTES`] each, the answer stays
 /// well inside [`wire::MAX_ANSWER`].
@@ -187,41 +165,24 @@ impl Mailbox {
         Ok(headers)
     }
 
-    /// The machine-readable part (`message/delivery-status`) of each of these delivery status
-    /// reports, at most [`STATUS_BYTES`] of it, by UID: the server says where the part is
-    /// (BODYSTRUCTURE), and only that part is fetched, never the returned message.
+    /// The machine-readable part of each of these delivery status reports, at most
+    /// [`STATUS_BYTES`] of it, by UID. A `multipart/report` puts it second (RFC 6522), so
+    /// only that part is fetched: never the returned message, and no body structure, which
+    /// some servers describe in forms a parser may not follow.
     pub fn delivery_status(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, Diagnostic> {
-        let mut by_part: BTreeMap<Vec<u32>, Vec<u32>> = BTreeMap::new();
+        let query = format!("(UID BODY.PEEK[2]<0.{STATUS_BYTES}>)");
+        let section = SectionPath::Part(vec![2], None);
+        let mut parts = Vec::with_capacity(uids.len());
         for batch in uids.chunks(FETCH_BATCH) {
             let fetches = self
                 .session
-                .uid_fetch(uid_set(batch), "(UID BODYSTRUCTURE)")
+                .uid_fetch(uid_set(batch), &query)
                 .map_err(|err| self.error("read messages", &err))?;
-            for fetch in fetches.iter() {
-                let part = fetch
-                    .bodystructure()
-                    .and_then(|b| status_part(b, &mut Vec::new()));
-                if let (Some(uid), Some(part)) = (fetch.uid, part) {
-                    by_part.entry(part).or_default().push(uid);
-                }
-            }
-        }
-        let mut parts = Vec::with_capacity(uids.len());
-        for (part, uids) in by_part {
-            let path: Vec<String> = part.iter().map(u32::to_string).collect();
-            let query = format!("(UID BODY.PEEK[{}]<0.{STATUS_BYTES}>)", path.join("."));
-            let section = SectionPath::Part(part, None);
-            for batch in uids.chunks(FETCH_BATCH) {
-                let fetches = self
-                    .session
-                    .uid_fetch(uid_set(batch), &query)
-                    .map_err(|err| self.error("read messages", &err))?;
-                parts.extend(
-                    fetches
-                        .iter()
-                        .filter_map(|f| Some((f.uid?, f.section(&section)?.to_vec()))),
-                );
-            }
+            parts.extend(
+                fetches
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.section(&section)?.to_vec()))),
+            );
         }
         Ok(parts)
     }

@@ -154,26 +154,52 @@ pub fn read(
 }
 
 /// The header that marks a message as an automatic one, as `name: value`: `Auto-Submitted`
-/// other than `no` (RFC 3834), `X-Autoreply`, `X-Autorespond`, or `Precedence` of
-/// `auto_reply`, `bulk` or `junk`.
+/// other than `no` (RFC 3834; any of several such headers), `X-Autoreply`, `X-Autorespond`,
+/// or `Precedence` of `auto_reply`, `bulk` or `junk`. Comments in parentheses and parameters
+/// after `;` are not part of the value.
 fn automatic_mark(parsed: &mail_parser::Message<'_>) -> Option<String> {
-    let value = |name: &str| parsed.header_raw(name).map(|v| one_line(v).to_lowercase());
-    if let Some(submitted) = value("Auto-Submitted")
-        && submitted
-            .split(';')
-            .next()
-            .is_some_and(|v| v.trim() != "no")
-    {
+    let values = |name: &str| -> Vec<String> {
+        parsed
+            .headers()
+            .iter()
+            .filter(|header| header.name.as_str().eq_ignore_ascii_case(name))
+            .filter_map(|header| {
+                let raw = parsed
+                    .raw_message()
+                    .get(header.offset_start as usize..header.offset_end as usize)?;
+                Some(bare_value(&String::from_utf8_lossy(raw)))
+            })
+            .collect()
+    };
+    if let Some(submitted) = values("Auto-Submitted").into_iter().find(|v| v != "no") {
         return Some(format!("Auto-Submitted: {submitted}"));
     }
     for name in ["X-Autoreply", "X-Autorespond"] {
-        if let Some(mark) = value(name) {
+        if let Some(mark) = values(name).into_iter().next() {
             return Some(format!("{name}: {mark}"));
         }
     }
-    value("Precedence")
-        .filter(|p| matches!(p.as_str(), "auto_reply" | "bulk" | "junk"))
+    values("Precedence")
+        .into_iter()
+        .find(|p| matches!(p.as_str(), "auto_reply" | "bulk" | "junk"))
         .map(|p| format!("Precedence: {p}"))
+}
+
+/// A header value without comments or parameters, on one line, lowercase:
+/// `auto-replied; owner-email="x" (vacation)` → `auto-replied`.
+fn bare_value(raw: &str) -> String {
+    let mut value = String::new();
+    let mut depth = 0usize;
+    for c in raw.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ';' if depth == 0 => break,
+            c if depth == 0 => value.push(c),
+            _ => {}
+        }
+    }
+    one_line(&value).to_lowercase()
 }
 
 /// The addresses of a comma-separated list such as `X-Failed-Recipients`, lowercase, with any
@@ -477,7 +503,7 @@ fn record(referral: &mut Referral, found: &Found) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Folder, one_line, read};
+    use super::{Folder, failed_recipients, one_line, read};
 
     // Hostile subjects become one clean line of at most 200 characters.
     #[test]
@@ -500,5 +526,50 @@ mod tests {
         assert_eq!(message.subject, "Hi there");
         assert_eq!(message.message_id, None);
         assert_eq!(message.date, received);
+    }
+
+    /// The automatic mark `read` finds in a header.
+    fn mark(header: &str) -> Option<String> {
+        let text = format!("From: ana@example.com\r\n{header}\r\n\r\n");
+        read(Folder::Inbox, "INBOX", text.as_bytes(), None)
+            .unwrap()
+            .automatic
+    }
+
+    // RFC 3834's `Auto-Submitted` with its comments and parameters, several of them, the
+    // older marks, and `Precedence` with a comment; `no` is a person writing.
+    #[test]
+    fn automatic_replies_are_told_by_their_headers() {
+        assert_eq!(mark("Auto-Submitted: no (written by hand)"), None);
+        assert_eq!(mark("Subject: hi"), None);
+        assert_eq!(
+            mark("Auto-Submitted: auto-replied; owner-email=\"a@example.com\" (vacation)"),
+            Some("Auto-Submitted: auto-replied".to_owned())
+        );
+        assert_eq!(
+            mark("Auto-Submitted: auto-replied\r\nAuto-Submitted: no"),
+            Some("Auto-Submitted: auto-replied".to_owned())
+        );
+        assert_eq!(
+            mark("X-Autoreply: yes"),
+            Some("X-Autoreply: yes".to_owned())
+        );
+        assert_eq!(
+            mark("Precedence: bulk (list)"),
+            Some("Precedence: bulk".to_owned())
+        );
+        assert_eq!(mark("Precedence: first-class"), None);
+    }
+
+    // A delivery status report's failed recipients: folded fields, several recipient
+    // blocks, CRLF, a delayed one left out, angle brackets and letter case.
+    #[test]
+    fn failed_recipients_come_from_the_report() {
+        let status = b"Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822;\r\n <Ana@Example.com>\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\nFinal-Recipient: rfc822; bob@example.com\r\nAction: delayed\r\n\r\nFinal-Recipient: rfc822; cy@example.com\r\nAction: Failed (permanent)\r\n";
+        assert_eq!(
+            failed_recipients(status),
+            ["ana@example.com", "cy@example.com"]
+        );
+        assert!(failed_recipients(b"Action: delivered\r\n").is_empty());
     }
 }
