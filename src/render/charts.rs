@@ -9,7 +9,7 @@ use crate::model::{ActionKind, Stage};
 use crate::report::Naming;
 use crate::stages::{AffiliateState, COHORT_DAYS, Cohort, Communication, Derived, EmailReplies};
 
-use super::format::{money, stage_label, time_invested};
+use super::format::{money, percent, stage_label, time_invested};
 
 /// Most points the time-against-return chart draws; `report.json` has everyone.
 pub const POINTS_DRAWN: usize = 2000;
@@ -51,16 +51,60 @@ pub struct CohortRow {
     pub residual: String,
 }
 
-/// The cohorts chart: per month, the share contacted and the early first-sale rate.
+/// The frame of a chart of rates, in SVG units: its size, where the plot starts, the y of
+/// 0 % (`bottom`) and of 100 % (`top`), and the gridlines between.
 #[derive(Serialize)]
-pub struct CohortChart {
+pub struct RateFrame {
     pub width: f64,
     pub height: f64,
     pub left: f64,
-    /// The y of 0 % and of 100 %.
     pub bottom: f64,
     pub top: f64,
     pub gridlines: Vec<Tick>,
+}
+
+impl RateFrame {
+    fn new() -> Self {
+        let (top, bottom) = (TOP, HEIGHT - BOTTOM);
+        Self {
+            width: WIDTH,
+            height: HEIGHT,
+            left: LEFT,
+            bottom,
+            top,
+            gridlines: [0, 50, 100]
+                .iter()
+                .map(|&p| Tick {
+                    at: round(bottom - (bottom - top) * f64::from(p) / 100.0),
+                    label: format!("{p}%"),
+                })
+                .collect(),
+        }
+    }
+
+    /// The width of each of `columns` columns side by side.
+    fn slot(&self, columns: usize) -> f64 {
+        (self.width - self.left) / columns.max(1) as f64
+    }
+
+    /// A bar of `percent`, `width` wide, at `x`.
+    fn bar(&self, x: f64, width: f64, percent: u32) -> Bar {
+        let height = (self.bottom - self.top) * f64::from(percent) / 100.0;
+        Bar {
+            x: round(x),
+            y: round(self.bottom - height),
+            width,
+            height: round(height),
+            percent,
+        }
+    }
+}
+
+/// The cohorts chart: per month, the share contacted and the early first-sale rate.
+#[derive(Serialize)]
+pub struct CohortChart {
+    #[serde(flatten)]
+    pub frame: RateFrame,
     pub months: Vec<CohortColumn>,
 }
 
@@ -166,12 +210,8 @@ pub struct AnswerRow {
 /// The reply rates as bars, one per kind of email.
 #[derive(Serialize)]
 pub struct AnswerChart {
-    pub width: f64,
-    pub height: f64,
-    pub left: f64,
-    pub bottom: f64,
-    pub top: f64,
-    pub gridlines: Vec<Tick>,
+    #[serde(flatten)]
+    pub frame: RateFrame,
     pub kinds: Vec<AnswerColumn>,
 }
 
@@ -225,29 +265,15 @@ fn email_label(kind: ActionKind) -> &'static str {
     }
 }
 
-fn percent(rate: f64) -> u32 {
-    (rate * 100.0).round() as u32
-}
-
 fn answer_chart(rows: &[AnswerRow]) -> AnswerChart {
-    let (top, bottom) = (TOP, HEIGHT - BOTTOM);
-    let plot = bottom - top;
-    let slot = (WIDTH - LEFT) / rows.len().max(1) as f64;
-    let bar = |x: f64, percent: u32| {
-        let height = plot * f64::from(percent) / 100.0;
-        Bar {
-            x: round(x),
-            y: round(bottom - height),
-            width: round(slot * 0.4),
-            height: round(height),
-            percent,
-        }
-    };
+    let frame = RateFrame::new();
+    let slot = frame.slot(rows.len());
+    let width = round(slot * 0.4);
     let kinds = rows
         .iter()
         .enumerate()
         .map(|(index, row)| {
-            let start = LEFT + index as f64 * slot;
+            let start = frame.left + index as f64 * slot;
             AnswerColumn {
                 kind: row.kind,
                 label: row.label,
@@ -258,31 +284,12 @@ fn answer_chart(rows: &[AnswerRow]) -> AnswerChart {
                 rate: row
                     .rate_percent
                     .filter(|_| !row.too_few)
-                    .map(|p| bar(start + slot * 0.3, p)),
-                outline: bar(start + slot * 0.3, 100),
+                    .map(|p| frame.bar(start + slot * 0.3, width, p)),
+                outline: frame.bar(start + slot * 0.3, width, 100),
             }
         })
         .collect();
-    AnswerChart {
-        width: WIDTH,
-        height: HEIGHT,
-        left: LEFT,
-        bottom,
-        top,
-        gridlines: gridlines(top, bottom),
-        kinds,
-    }
-}
-
-/// The 0 %, 50 % and 100 % lines of a chart of rates.
-fn gridlines(top: f64, bottom: f64) -> Vec<Tick> {
-    [0, 50, 100]
-        .iter()
-        .map(|&p| Tick {
-            at: round(bottom - (bottom - top) * f64::from(p) / 100.0),
-            label: format!("{p}%"),
-        })
-        .collect()
+    AnswerChart { frame, kinds }
 }
 
 /// What a kind's bar says, in words, for hover.
@@ -342,9 +349,7 @@ fn cohort_row(cohort: &Cohort) -> CohortRow {
         median_days_to_welcome: cohort.median_days_to_welcome.map(|d| format!("{d}")),
         matured: cohort.matured,
         first_sale_within: cohort.first_sale_within_60_days,
-        rate_percent: cohort
-            .first_sale_rate_60_days
-            .map(|r| (r * 100.0).round() as u32),
+        rate_percent: cohort.first_sale_rate_60_days.map(percent),
         too_young: cohort.referrals > 0 && cohort.matured == 0,
         time_invested: time_invested(cohort.minutes_invested),
         residual: money(cohort.estimated_residual),
@@ -356,49 +361,29 @@ fn ratio(part: usize, whole: usize) -> Option<u32> {
 }
 
 fn cohort_chart(cohorts: &[Cohort]) -> CohortChart {
-    let (top, bottom) = (TOP, HEIGHT - BOTTOM);
-    let plot = bottom - top;
-    let slot = (WIDTH - LEFT) / cohorts.len().max(1) as f64;
-    let bar_width = round(slot * 0.3);
-    let bar = |x: f64, percent: u32| {
-        let height = plot * f64::from(percent) / 100.0;
-        Bar {
-            x: round(x),
-            y: round(bottom - height),
-            width: bar_width,
-            height: round(height),
-            percent,
-        }
-    };
+    let frame = RateFrame::new();
+    let slot = frame.slot(cohorts.len());
+    let width = round(slot * 0.3);
     let months = cohorts
         .iter()
         .enumerate()
         .map(|(index, cohort)| {
-            let start = LEFT + index as f64 * slot;
+            let start = frame.left + index as f64 * slot;
             let row = cohort_row(cohort);
-            let contacted = row.contacted_percent.map(|p| bar(start + slot * 0.18, p));
-            let rate = row.rate_percent.map(|p| bar(start + slot * 0.52, p));
+            let bar = |offset: f64, percent| frame.bar(start + slot * offset, width, percent);
             CohortColumn {
                 month: row.month.clone(),
                 label: cohort.month.format("%b").to_string(),
                 title: column_title(&row),
                 label_x: round(start + slot / 2.0),
-                contacted,
-                rate,
+                contacted: row.contacted_percent.map(|p| bar(0.18, p)),
+                rate: row.rate_percent.map(|p| bar(0.52, p)),
                 too_young: row.too_young,
-                young: bar(start + slot * 0.52, 100),
+                young: bar(0.52, 100),
             }
         })
         .collect();
-    CohortChart {
-        width: WIDTH,
-        height: HEIGHT,
-        left: LEFT,
-        bottom,
-        top,
-        gridlines: gridlines(top, bottom),
-        months,
-    }
+    CohortChart { frame, months }
 }
 
 /// What a month's bars say, in words, for hover.

@@ -55,8 +55,9 @@ pub fn ago(date: NaiveDate, as_of: NaiveDate) -> String {
     }
 }
 
-pub fn percent(ratio: Option<f64>) -> Option<u32> {
-    ratio.map(|r| (r * 100.0).round() as u32)
+/// A ratio as a whole percentage.
+pub fn percent(ratio: f64) -> u32 {
+    (ratio * 100.0).round() as u32
 }
 
 /// Money with two decimals; the currency is whatever the programs pay in.

@@ -59,33 +59,28 @@ pub struct SentEmail {
 /// that answers it: a reply answers the latest email dated on or before it (on one date, the
 /// one listed later) when it is at most `window` days after it.
 pub fn emails(events: &[Event], window: i64) -> Vec<SentEmail> {
-    let mut emails: Vec<(usize, SentEmail)> = events
+    let mut emails: Vec<SentEmail> = events
         .iter()
-        .enumerate()
-        .filter_map(|(index, event)| {
-            let kind = email_kind(event.kind)?;
-            Some((
-                index,
-                SentEmail {
-                    kind,
-                    date: event.date,
-                    answered_on: None,
-                },
-            ))
+        .filter_map(|event| {
+            Some(SentEmail {
+                kind: email_kind(event.kind)?,
+                date: event.date,
+                answered_on: None,
+            })
         })
         .collect();
     for reply in events.iter().filter(|e| e.kind == EventKind::Reply) {
         // Events are sorted by date, stably: the last email dated on or before the reply is
         // the latest, and on one date the one listed later.
-        let before = emails.partition_point(|(_, email)| email.date <= reply.date);
-        let Some((_, email)) = before.checked_sub(1).map(|i| &mut emails[i]) else {
+        let before = emails.partition_point(|email| email.date <= reply.date);
+        let Some(email) = before.checked_sub(1).map(|i| &mut emails[i]) else {
             continue;
         };
         if (reply.date - email.date).num_days() <= window && email.answered_on.is_none() {
             email.answered_on = Some(reply.date);
         }
     }
-    emails.into_iter().map(|(_, email)| email).collect()
+    emails
 }
 
 /// The kind of email an event is, if it is an email you send.

@@ -423,11 +423,10 @@ fn summary(derived: &Derived<'_>) -> Summary {
     Summary {
         referrals: m.referrals,
         contacted: m.contacted,
-        contacted_percent: percent(
-            (m.referrals > 0).then(|| m.contacted as f64 / m.referrals as f64),
-        ),
-        rate_contacted_percent: percent(m.first_sale_rate_contacted),
-        rate_uncontacted_percent: percent(m.first_sale_rate_uncontacted),
+        contacted_percent: (m.referrals > 0)
+            .then(|| percent(m.contacted as f64 / m.referrals as f64)),
+        rate_contacted_percent: m.first_sale_rate_contacted.map(percent),
+        rate_uncontacted_percent: m.first_sale_rate_uncontacted.map(percent),
         contacted_with_sale: m.contacted_with_sale,
         uncontacted,
         uncontacted_with_sale: m.uncontacted_with_sale,
