@@ -761,11 +761,6 @@ fn affiliate_state<'a>(
     })
 }
 
-/// When the referral's current address bounced, as of `as_of`, if it is bouncing.
-pub fn bounced_on(referral: &Referral, as_of: NaiveDate) -> Option<NaiveDate> {
-    bouncing(referral, events_until(referral, as_of))
-}
-
 /// When the referral's current address bounced, while that is the latest news of them: a
 /// `bounced` for their current `email` later than any reply or sale.
 fn bouncing(referral: &Referral, events: &[Event]) -> Option<NaiveDate> {

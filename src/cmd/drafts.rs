@@ -85,7 +85,7 @@ pub fn emails_to_draft(
     diagnostics.extend(warnings);
     let derived = stages::derive(project, as_of);
     let mut emails = render::emails_due(project, &derived, &mut diagnostics);
-    only_real_emails(project, &mut emails, as_of).map_err(|problem| vec![problem])?;
+    only_real_emails(project, &derived, &mut emails).map_err(|problem| vec![problem])?;
     if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
         diagnostics.push(problem);
     }

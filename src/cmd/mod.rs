@@ -32,7 +32,7 @@ use crate::edit::{self, Change, Refused, Session};
 use crate::load;
 use crate::model::{self, PLACEHOLDER_SENDER, Project, SAMPLE_TAG};
 use crate::render::{RenderedEmail, plural};
-use crate::stages;
+use crate::stages::Derived;
 use crate::timings::Timings;
 
 /// Runs one command and reports what happened on stderr/stdout; a command whose output
@@ -140,12 +140,12 @@ pub fn leave_out_email_on_its_way(
 }
 
 /// Keeps emails from going anywhere by accident: an error while the sender is still
-/// `init`'s placeholder; the emails of sample referrals, and of referrals whose address
-/// bounced as of `as_of`, left out, saying so.
+/// `init`'s placeholder; the emails of sample referrals, and of referrals whose address is
+/// bouncing in `derived`, left out, saying so.
 pub fn only_real_emails(
     project: &Project,
+    derived: &Derived<'_>,
     emails: &mut Vec<RenderedEmail>,
-    as_of: NaiveDate,
 ) -> Result<(), Diagnostic> {
     if project
         .config
@@ -178,19 +178,24 @@ pub fn only_real_emails(
             )
         ));
     }
-    leave_out_bouncing(project, emails, as_of);
+    leave_out_bouncing(derived, emails);
     Ok(())
 }
 
 /// Leaves out the emails to addresses that bounced, naming each and what ends it.
-fn leave_out_bouncing(project: &Project, emails: &mut Vec<RenderedEmail>, as_of: NaiveDate) {
+fn leave_out_bouncing(derived: &Derived<'_>, emails: &mut Vec<RenderedEmail>) {
     emails.retain(|email| {
-        let Some(referral) = project.referrals.iter().find(|r| r.id == email.id) else {
+        let Ok(index) = derived
+            .affiliates
+            .binary_search_by(|affiliate| affiliate.referral.id.as_str().cmp(&email.id))
+        else {
             return true;
         };
-        let Some(on) = stages::bounced_on(referral, as_of) else {
+        let affiliate = &derived.affiliates[index];
+        let Some(on) = affiliate.bouncing else {
             return true;
         };
+        let referral = affiliate.referral;
         tell(format_args!(
             "left out {} <{}>: the address bounced on {on}; correct `email` in {}, or it ends with their next reply or sale",
             referral.name,

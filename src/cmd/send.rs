@@ -94,7 +94,7 @@ fn chosen(
     let derived = stages::derive(project, as_of);
     let mut diagnostics = Diagnostics::default();
     let mut emails = render::emails_due(project, &derived, &mut diagnostics);
-    only_real_emails(project, &mut emails, as_of).map_err(|problem| vec![problem])?;
+    only_real_emails(project, &derived, &mut emails).map_err(|problem| vec![problem])?;
     if let Err(problem) = leave_out_email_on_its_way(root, &mut emails) {
         diagnostics.push(problem);
     }
