@@ -16,10 +16,10 @@ use crate::cmd::{
 };
 use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::mail;
 use crate::mail::drafts::{self, Found, MARK, Plan, Wanted};
 use crate::mail::imap::{Fetched, Mailbox};
 use crate::mail::sync::one_line;
-use crate::mail::{self, password};
 use crate::model::Project;
 use crate::render::{self, RenderedEmail};
 use crate::stages;
@@ -53,13 +53,11 @@ pub fn run(args: &DraftsArgs) -> Exit {
         Err(problems) => return fail(&problems),
     };
     let wanted = wanted(&emails);
-    let result = password::password(mail)
-        .and_then(|password| Mailbox::connect(imap, mail, &password))
-        .and_then(|mut mailbox| {
-            let changed = update(&mut mailbox, &imap.drafts, &wanted, args.dry_run);
-            mailbox.logout();
-            changed
-        });
+    let result = Mailbox::log_in(imap, mail).and_then(|mut mailbox| {
+        let changed = update(&mut mailbox, &imap.drafts, &wanted, args.dry_run);
+        mailbox.logout();
+        changed
+    });
     match result {
         Ok((plan, can_remove)) => {
             say(format_args!(

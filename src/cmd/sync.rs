@@ -12,9 +12,9 @@ use crate::cmd::{append_all, fail, locked_project, print_all, today};
 use crate::console::say;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::edit::text::{EventFields, Item};
+use crate::mail;
 use crate::mail::imap::Mailbox;
 use crate::mail::sync::{self, Folder, Found, Message, Plan};
-use crate::mail::{self, password};
 use crate::model::{EventKind, ImapSettings, Project};
 use crate::render::{Mailer, plural};
 
@@ -35,8 +35,7 @@ pub fn run(args: &SyncArgs) -> Exit {
         .and_then(|mail| Ok((mail, mail::imap_settings(mail)?)))
         .map_err(|problem| vec![problem])
         .and_then(|(mail, imap)| {
-            let password = password::password(mail).map_err(|p| vec![p])?;
-            let mut mailbox = Mailbox::connect(imap, mail, &password).map_err(|p| vec![p])?;
+            let mut mailbox = Mailbox::log_in(imap, mail).map_err(|p| vec![p])?;
             let plan = plan(&mut mailbox, &project, imap, since, today);
             mailbox.logout();
             plan

@@ -16,8 +16,8 @@ use crate::console::tell;
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Refused, Session};
 use crate::load::{CONTENT_DIR, TEMPLATES_DIR};
+use crate::mail;
 use crate::mail::imap::Mailbox;
-use crate::mail::{self, password};
 use crate::model::{ImapSettings, MailSettings, Project};
 use crate::timings::Timings;
 use crate::write;
@@ -134,8 +134,7 @@ impl Steps {
 /// Logs in to the mailbox once, for both mailbox steps.
 fn connect(mail: &MailSettings) -> Result<(Mailbox, &ImapSettings), Diagnostic> {
     let imap = mail::imap_settings(mail)?;
-    let password = password::password(mail)?;
-    Ok((Mailbox::connect(imap, mail, &password)?, imap))
+    Ok((Mailbox::log_in(imap, mail)?, imap))
 }
 
 /// `sync --write` over the default period, keeping the session for the steps after it.

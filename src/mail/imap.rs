@@ -65,6 +65,12 @@ const HEADER_BYTES: usize = 64 * 1024;
 const READ_BATCH: usize = 50;
 
 impl Mailbox {
+    /// Gets the password or token as `mail` says, then connects and logs in.
+    pub fn log_in(imap: &ImapSettings, mail: &MailSettings) -> Result<Self, Diagnostic> {
+        let password = super::password::password(mail)?;
+        Self::connect(imap, mail, &password)
+    }
+
     /// Connects, protects the connection as the config says, and logs in.
     pub fn connect(
         imap: &ImapSettings,
