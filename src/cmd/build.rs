@@ -8,8 +8,9 @@ use chrono::NaiveDate;
 use crate::cli::{BuildArgs, Exit};
 use crate::cmd::{fail, print_all, today, validated_project};
 use crate::console::say;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{CONTENT_DIR, TEMPLATES_DIR};
+use crate::model::Project;
 use crate::provenance;
 use crate::render::{self, Sink};
 use crate::stages::Weeks;
@@ -50,11 +51,47 @@ pub fn build(
     public: bool,
     timings: &mut Timings,
 ) -> Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
+    into_output(root, out, as_of, timings, |sink, timings| {
+        produce(root, as_of, today, public, sink, timings)
+    })
+}
+
+/// [`build`] for a project already read and validated under the project lock, with its
+/// warnings: what `weekly` has in hand after `sync`.
+pub fn build_validated(
+    root: &Path,
+    out: &Path,
+    project: &Project,
+    warnings: Vec<Diagnostic>,
+    as_of: NaiveDate,
+    public: bool,
+) -> Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
+    into_output(
+        root,
+        out,
+        as_of,
+        &mut Timings::new(false),
+        |sink, timings| {
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.extend(warnings);
+            render_site(root, project, diagnostics, as_of, public, sink, timings)
+        },
+    )
+}
+
+/// Runs `produce` into a staging folder and swaps it in as `out` when nothing was wrong.
+fn into_output(
+    root: &Path,
+    out: &Path,
+    as_of: NaiveDate,
+    timings: &mut Timings,
+    produce: impl FnOnce(&dyn Sink, &mut Timings) -> (Option<String>, Vec<Diagnostic>),
+) -> Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
     write::check_destination(root, out, &[CONTENT_DIR, TEMPLATES_DIR]).map_err(|p| vec![p])?;
     // Taken before anything is read: it puts back an output a killed run left aside, and
     // holds the output's lock until the new output is in place.
     let staging = Staging::begin(out).map_err(|p| vec![p])?;
-    let (summary, diagnostics) = produce(root, as_of, today, public, &staging, timings);
+    let (summary, diagnostics) = produce(&staging, timings);
     if summary.is_none() {
         return Err(diagnostics);
     }
@@ -81,20 +118,33 @@ pub fn produce(
     sink: &dyn Sink,
     timings: &mut Timings,
 ) -> (Option<String>, Vec<Diagnostic>) {
-    let (project, mut diagnostics) = validated_project(root, today, timings);
-    let summary = project.and_then(|project| {
-        let weeks = Weeks::new(&project, as_of);
-        let current = weeks.derive(weeks.current_index());
-        timings.step("derive");
-        let provenance = provenance::describe(root);
-        let options = render::Options {
-            public,
-            provenance: provenance.as_deref(),
-        };
-        let summary = render::render(&project, &weeks, &current, options, sink, &mut diagnostics);
-        timings.step("render");
-        summary
-    });
+    let (project, diagnostics) = validated_project(root, today, timings);
+    match project {
+        Some(project) => render_site(root, &project, diagnostics, as_of, public, sink, timings),
+        None => (None, diagnostics.into_sorted()),
+    }
+}
+
+/// Derive → render a validated project into `sink`; `diagnostics` holds its warnings so far.
+fn render_site(
+    root: &Path,
+    project: &Project,
+    mut diagnostics: Diagnostics,
+    as_of: NaiveDate,
+    public: bool,
+    sink: &dyn Sink,
+    timings: &mut Timings,
+) -> (Option<String>, Vec<Diagnostic>) {
+    let weeks = Weeks::new(project, as_of);
+    let current = weeks.derive(weeks.current_index());
+    timings.step("derive");
+    let provenance = provenance::describe(root);
+    let options = render::Options {
+        public,
+        provenance: provenance.as_deref(),
+    };
+    let summary = render::render(project, &weeks, &current, options, sink, &mut diagnostics);
+    timings.step("render");
     let failed = diagnostics.has_errors();
     (summary.filter(|_| !failed), diagnostics.into_sorted())
 }

@@ -19,7 +19,6 @@ use crate::load::{CONTENT_DIR, TEMPLATES_DIR};
 use crate::mail;
 use crate::mail::imap::Mailbox;
 use crate::model::{ImapSettings, MailSettings, Project};
-use crate::timings::Timings;
 use crate::write;
 
 /// Runs the routine as of today.
@@ -36,7 +35,7 @@ pub fn run(args: &WeeklyArgs) -> Exit {
         return fail(&[problem]);
     }
     // The project's warnings are printed once, by the build below.
-    let (mut session, project, _) = match locked_project(root, today) {
+    let (mut session, project, warnings) = match locked_project(root, today) {
         Ok(locked) => locked,
         Err(exit) => return exit,
     };
@@ -48,26 +47,29 @@ pub fn run(args: &WeeklyArgs) -> Exit {
         ));
     }
     let mut connection = mail.filter(|mail| mail.imap.is_some()).map(connect);
+    let mut recorded = false;
     if let Some(connected) = &mut connection {
         let synced = match connected {
-            Ok((mailbox, imap)) => record_sync(&mut session, &project, mailbox, imap, today),
+            Ok((mailbox, imap)) => {
+                record_sync(&mut session, &project, mailbox, imap, today, &mut recorded)
+            }
             Err(problem) => Err(vec![problem.clone()]),
         };
         steps.report("sync", synced);
     }
-    // Read again: what `sync` recorded is in the report, the drafts and the agenda.
-    let (project, problems) = session.project(today);
-    let Some(project) = project else {
-        return fail(&problems);
+    // What `sync` recorded is in the report, the drafts and the agenda: read again only then.
+    let reread;
+    let (project, warnings) = if recorded {
+        let (project, problems) = session.project(today);
+        let Some(project) = project else {
+            return fail(&problems);
+        };
+        reread = project;
+        (&reread, problems)
+    } else {
+        (&project, warnings)
     };
-    let built = build::build(
-        root,
-        &out,
-        today,
-        today,
-        args.public,
-        &mut Timings::new(false),
-    );
+    let built = build::build_validated(root, &out, project, warnings, today, args.public);
     match built {
         Ok((summary, warnings)) => {
             print_all(&warnings);
@@ -78,7 +80,7 @@ pub fn run(args: &WeeklyArgs) -> Exit {
     match connection {
         None => {}
         Some(Ok((mut mailbox, imap))) if steps.failed.is_empty() => {
-            let drafted = put_drafts(&project, &mut mailbox, imap, root, today);
+            let drafted = put_drafts(project, &mut mailbox, imap, root, today);
             steps.report("drafts", drafted);
             mailbox.logout();
         }
@@ -89,7 +91,7 @@ pub fn run(args: &WeeklyArgs) -> Exit {
             }
         }
     }
-    agenda::print(&project, today, (!args.public).then_some(out.as_path()));
+    agenda::print(project, today, (!args.public).then_some(out.as_path()));
     steps.exit()
 }
 
@@ -137,20 +139,23 @@ fn connect(mail: &MailSettings) -> Result<(Mailbox, &ImapSettings), Diagnostic> 
     Ok((Mailbox::log_in(imap, mail)?, imap))
 }
 
-/// `sync --write` over the default period, keeping the session for the steps after it.
+/// `sync --write` over the default period, keeping the session for the steps after it;
+/// `recorded` says whether it changed any record.
 fn record_sync(
     session: &mut Session,
     project: &Project,
     mailbox: &mut Mailbox,
     imap: &ImapSettings,
     today: NaiveDate,
+    recorded: &mut bool,
 ) -> Result<String, Vec<Diagnostic>> {
     let since = sync::default_since(today);
     let plan = sync::plan(mailbox, project, imap, since, today)?;
     if !plan.events.is_empty() {
         let changes = appending(session, project, sync::events(&plan)).map_err(|p| vec![p])?;
+        // Its warnings are the project's, which the build prints.
         match session.apply_and_keep(&changes, today) {
-            Ok(warnings) => print_all(&warnings),
+            Ok(_) => *recorded = true,
             Err(Refused::Unchanged(problems)) => return Err(problems),
             Err(refused) => {
                 crate::cmd::not_changed(refused);
