@@ -11,7 +11,7 @@ mod common;
 mod servers;
 
 use common::{assert_exit, text};
-use servers::project::{DUE, Setup, project, run, run_measured, seen};
+use servers::project::{DUE, Setup, events, project, run, run_measured, seen};
 use servers::{Dovecot, SmtpOptions, start_both};
 
 const SAM: &str = "Sam Rivera <sam@example.com>";
@@ -90,18 +90,6 @@ fn exim_report(recipient: &str, id: &str) -> Vec<u8> {
          \x20   No such user here\r\n"
     )
     .into_bytes()
-}
-
-/// The events of one record.
-fn events(root: &Path, id: &str) -> Vec<serde_yaml::Value> {
-    let path = walkdir::WalkDir::new(root.join("content/referrals"))
-        .into_iter()
-        .map(Result::unwrap)
-        .find(|e| e.path().file_stem().is_some_and(|s| s == id))
-        .expect("the record")
-        .into_path();
-    let value: serde_yaml::Value = serde_yaml::from_slice(&fs::read(path).unwrap()).unwrap();
-    value["events"].as_sequence().cloned().unwrap_or_default()
 }
 
 // Automatic replies from three referrals (`Auto-Submitted: auto-replied`, only `X-Autoreply:

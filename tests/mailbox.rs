@@ -11,8 +11,8 @@ mod servers;
 
 use common::{Immutable, affrel, assert_exit, demo, text};
 use servers::project::{
-    DUE, Setup, both, built_emails, command, message_id, project, recorded_ids, records, run,
-    run_with_password, seen,
+    DUE, Setup, both, built_emails, command, message_id, project, record_path, recorded_ids,
+    records, run, run_with_password, seen,
 };
 use servers::{Dovecot, PASSWORD, SmtpOptions, TestCa, USER, free_port, start_both};
 
@@ -223,12 +223,7 @@ fn a_corrected_address_replaces_the_draft() {
         return;
     };
     let root = dir.path();
-    let tom = walkdir::WalkDir::new(root.join("content/referrals"))
-        .into_iter()
-        .map(Result::unwrap)
-        .find(|e| e.path().file_stem().is_some_and(|s| s == "tom-becker"))
-        .expect("Tom's record")
-        .into_path();
+    let tom = record_path(root, "tom-becker");
     let record = fs::read_to_string(&tom).unwrap();
     let old_address = record
         .lines()

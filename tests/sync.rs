@@ -3,7 +3,6 @@
 //! hostile headers included; and the whole weekly loop through the mailbox.
 
 use std::fs;
-use std::path::Path;
 
 use imap::types::Flag;
 
@@ -12,7 +11,7 @@ mod servers;
 
 use common::{assert_exit, text};
 use servers::project::{
-    DUE, Setup, built_emails, message_id, project, recorded_ids, run, run_measured,
+    DUE, Setup, built_emails, events, message_id, project, recorded_ids, run, run_measured,
 };
 use servers::{Dovecot, SmtpOptions, TestCa, free_port, start_both};
 
@@ -25,17 +24,6 @@ fn message(from: &str, to: &str, subject: &str, id: &str, extra: &str) -> Vec<u8
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {TODAY} 15:00:00 +0000\r\nMessage-ID: {id}\r\n{extra}\r\nHello.\r\n"
     )
     .into_bytes()
-}
-
-/// The events of one record.
-fn events(root: &Path, id: &str) -> Vec<serde_yaml::Value> {
-    let path = walkdir::WalkDir::new(root.join("content/referrals"))
-        .into_iter()
-        .map(Result::unwrap)
-        .find(|e| e.path().file_stem().is_some_and(|s| s == id))
-        .expect("the record");
-    let value: serde_yaml::Value = serde_yaml::from_slice(&fs::read(path.path()).unwrap()).unwrap();
-    value["events"].as_sequence().cloned().unwrap_or_default()
 }
 
 /// The messages of the first sync test: (folder, from, to, subject, Message-ID).

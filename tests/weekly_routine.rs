@@ -13,7 +13,7 @@ mod common;
 mod servers;
 
 use common::{assert_exit, demo, run_in, text};
-use servers::project::{Setup, project, records, run, seen};
+use servers::project::{Setup, project, record, record_path, records, run, seen};
 use servers::{Dovecot, SmtpOptions, TestCa, free_port, start_both};
 
 /// A message from `from` to `to` on 2026-11-24.
@@ -74,16 +74,7 @@ fn due_addresses(root: &Path) -> Vec<String> {
         .collect();
     let mut addresses: Vec<String> = with_email
         .iter()
-        .map(|id| {
-            let record = walkdir::WalkDir::new(root.join("content/referrals"))
-                .into_iter()
-                .map(Result::unwrap)
-                .find(|e| e.path().file_stem().is_some_and(|s| s == id.as_str()))
-                .unwrap();
-            let value: serde_yaml::Value =
-                serde_yaml::from_slice(&fs::read(record.path()).unwrap()).unwrap();
-            value["email"].as_str().unwrap().to_owned()
-        })
+        .map(|id| record(root, id)["email"].as_str().unwrap().to_owned())
         .collect();
     addresses.sort();
     addresses
@@ -189,13 +180,7 @@ fn in_report_after_build(root: &Path, id: &str) -> serde_json::Value {
 
 /// The text of a referral's record, wherever it is.
 fn find_record(root: &Path, id: &str) -> std::io::Result<String> {
-    let path = walkdir::WalkDir::new(root.join("content/referrals"))
-        .into_iter()
-        .map(Result::unwrap)
-        .find(|e| e.path().file_stem().is_some_and(|s| s == id))
-        .expect("the record")
-        .into_path();
-    fs::read_to_string(path)
+    fs::read_to_string(record_path(root, id))
 }
 
 // With the mailbox down, `weekly` still builds the report and prints the agenda, then exits

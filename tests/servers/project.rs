@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use mail_parser::MessageParser;
@@ -117,6 +117,29 @@ pub fn records(root: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     files.sort();
     files
+}
+
+/// The path of a referral's record, in whichever folder of `content/referrals` it is.
+pub fn record_path(root: &Path, id: &str) -> PathBuf {
+    walkdir::WalkDir::new(root.join("content/referrals"))
+        .into_iter()
+        .map(Result::unwrap)
+        .find(|e| e.path().file_stem().is_some_and(|s| s == id))
+        .unwrap_or_else(|| panic!("a record of {id}"))
+        .into_path()
+}
+
+/// A referral's record, parsed.
+pub fn record(root: &Path, id: &str) -> serde_yaml::Value {
+    serde_yaml::from_slice(&fs::read(record_path(root, id)).unwrap()).unwrap()
+}
+
+/// The events of a referral's record.
+pub fn events(root: &Path, id: &str) -> Vec<serde_yaml::Value> {
+    record(root, id)["events"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The `message_id`s recorded in the project's events, by referral id.
