@@ -6,8 +6,10 @@
 //! `model` parses each through [`parse_referral`] as it validates it.
 //!
 //! `raw` holds the structs that mirror the files, `yaml` the one YAML parser and its
-//! messages, `locate` the finding of a key in a file's text; this module reads the files.
+//! messages, `common_shape` the shortcut that reads most referral files without it,
+//! `locate` the finding of a key in a file's text; this module reads the files.
 
+mod common_shape;
 mod locate;
 mod raw;
 mod yaml;

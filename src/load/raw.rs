@@ -214,7 +214,7 @@ pub const REPORT_KEYS: &[&str] = &["title", "history_weeks", "cohort_months", "p
 
 /// `content/referrals/<id>.yaml` as written. Dates and enum words stay strings here so that
 /// `model` can explain a bad one in the user's terms.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RawReferral {
     pub name: Option<Field<String>>,
     pub email: Option<Field<String>>,
@@ -243,7 +243,7 @@ pub const REFERRAL_KEYS: &[&str] = &[
 ];
 
 /// One entry of a referral's `events`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RawEvent {
     pub date: Option<Field<String>>,
     #[serde(rename = "type")]

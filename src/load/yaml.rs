@@ -9,12 +9,16 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Location};
 
-use super::{Key, Loaded, RawEmail, RawFrontMatter, RawReferral, Source};
+use super::{Key, Loaded, RawEmail, RawFrontMatter, RawReferral, Source, common_shape};
 
 /// Parses a referral file's text: the one way a record is read, whether from disk or as a
 /// changed record about to be written.
+/// Files in the common shape are read by [`common_shape`], the rest by the general parser.
 pub fn parse_referral(source: Source) -> Result<Loaded<RawReferral>, Diagnostic> {
-    parse_file(source, 0)
+    match common_shape::referral(&source.text) {
+        Some(value) => Ok(Loaded { source, value }),
+        None => parse_file(source, 0),
+    }
 }
 
 /// Parses YAML text into a plain value tree, through the one YAML parser.
