@@ -4,7 +4,7 @@
 mod communication;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
-use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+use rayon::prelude::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use serde::Serialize;
 
 pub use communication::{Communication, EMAIL_EVENTS, EmailReplies, SentEmail};
@@ -486,54 +486,111 @@ impl<'a> Derived<'a> {
     }
 }
 
-/// One referral's stages at every date the report needs.
+/// One referral as of the report's date, with their stage the day before its week.
 struct Timeline<'a> {
     referral: &'a Referral,
     program: &'a Program,
     now: Option<Status>,
-    before_week: Option<Status>,
-    /// At each history Sunday, oldest first.
-    past: Vec<Option<Stage>>,
+    before_week: Option<Stage>,
+}
+
+/// Each referral's stage on each day some week of a report looks back at (the Sundays of
+/// its history), worked out once for all the weeks that share those days.
+struct PastStages {
+    /// Sorted, each once.
+    dates: Vec<NaiveDate>,
+    /// By referral (in the project's order), then by date.
+    stages: Vec<Option<Stage>>,
+}
+
+impl PastStages {
+    fn new(project: &Project, mut dates: Vec<NaiveDate>) -> Self {
+        dates.sort_unstable();
+        dates.dedup();
+        let rules = &project.config.rules;
+        let stages = project
+            .referrals
+            .par_iter()
+            .flat_map_iter(|referral| {
+                let program = project.config.programs.get(&referral.program);
+                dates.iter().map(move |&date| {
+                    program.and_then(|p| status(referral, p, rules, date).map(|s| s.stage))
+                })
+            })
+            .collect();
+        Self { dates, stages }
+    }
+
+    /// The column of `date`, which must be one of the dates the table was made for.
+    fn column(&self, date: NaiveDate) -> Option<usize> {
+        self.dates.binary_search(&date).ok()
+    }
+
+    /// The stage of the referral at position `referral` on the column's date.
+    fn get(&self, referral: usize, column: Option<usize>) -> Option<Stage> {
+        self.stages[referral * self.dates.len() + column?]
+    }
+}
+
+/// The days a report as of `as_of` looks back at: its history Sundays and the day before
+/// its week.
+fn looked_back_at(as_of: NaiveDate, history_weeks: u32) -> Vec<NaiveDate> {
+    let week = Week::containing(as_of);
+    let mut dates = history_sundays(&week, history_weeks);
+    dates.push(plus_days(week.start, -1));
+    dates
 }
 
 /// Derives the whole report as of `as_of`. Referrals whose program is unknown are skipped
 /// (validation has already reported them).
 pub fn derive(project: &Project, as_of: NaiveDate) -> Derived<'_> {
+    let past = PastStages::new(
+        project,
+        looked_back_at(as_of, project.config.report.history_weeks),
+    );
+    derive_with(project, as_of, &past)
+}
+
+/// [`derive`], with the past stages already worked out.
+fn derive_with<'p>(project: &'p Project, as_of: NaiveDate, past: &PastStages) -> Derived<'p> {
     let rules = &project.config.rules;
     let week = Week::containing(as_of);
     let sundays = history_sundays(&week, project.config.report.history_weeks);
-    let day_before_week = plus_days(week.start, -1);
+    let before_week = past.column(plus_days(week.start, -1));
 
-    let timelines: Vec<Timeline<'_>> = project
+    let timelines: Vec<(usize, Timeline<'_>)> = project
         .referrals
         .par_iter()
-        .filter_map(|referral| {
+        .enumerate()
+        .filter_map(|(index, referral)| {
             let program = project.config.programs.get(&referral.program)?;
-            let at = |date| status(referral, program, rules, date);
-            Some(Timeline {
+            let timeline = Timeline {
                 referral,
                 program,
-                now: at(as_of),
-                before_week: at(day_before_week),
-                past: sundays
-                    .iter()
-                    .map(|&sunday| at(sunday).map(|s| s.stage))
-                    .collect(),
-            })
+                now: status(referral, program, rules, as_of),
+                before_week: past.get(index, before_week),
+            };
+            Some((index, timeline))
         })
         .collect();
 
     let mut history: Vec<HistoryPoint> = sundays
         .iter()
-        .enumerate()
-        .map(|(index, &sunday)| HistoryPoint {
-            week: Week::containing(sunday),
-            counts: count(timelines.iter().filter_map(|t| t.past[index])),
+        .map(|&sunday| {
+            let column = past.column(sunday);
+            HistoryPoint {
+                week: Week::containing(sunday),
+                counts: count(
+                    timelines
+                        .iter()
+                        .filter_map(|(index, _)| past.get(*index, column)),
+                ),
+            }
         })
         .collect();
     let affiliates: Vec<AffiliateState<'_>> = timelines
         .iter()
-        .filter_map(|timeline| affiliate_state(timeline, &week, as_of, rules))
+        .filter_map(|(_, timeline)| affiliate_state(timeline, &week, as_of, rules))
         .collect();
     let stage_counts = count(affiliates.iter().map(|a| a.status.stage));
     history.push(HistoryPoint {
@@ -646,8 +703,7 @@ pub fn state_of<'a>(
         referral,
         program,
         now: status(referral, program, rules, as_of),
-        before_week: status(referral, program, rules, plus_days(week.start, -1)),
-        past: Vec::new(),
+        before_week: status(referral, program, rules, plus_days(week.start, -1)).map(|s| s.stage),
     };
     affiliate_state(&timeline, &week, as_of, rules)
 }
@@ -675,15 +731,27 @@ pub struct Weeks<'a> {
     project: &'a Project,
     /// The day each week is derived as of, oldest first; the last is D.
     dates: Vec<NaiveDate>,
+    /// The stages every week looks back at.
+    past: PastStages,
 }
 
 impl<'a> Weeks<'a> {
     /// The archived weeks and the current one as of `as_of`.
     pub fn new(project: &'a Project, as_of: NaiveDate) -> Self {
         let week = Week::containing(as_of);
-        let mut dates = history_sundays(&week, project.config.report.history_weeks);
+        let history_weeks = project.config.report.history_weeks;
+        let mut dates = history_sundays(&week, history_weeks);
         dates.push(as_of);
-        Self { project, dates }
+        let looked_back = dates
+            .iter()
+            .flat_map(|&date| looked_back_at(date, history_weeks))
+            .collect();
+        let past = PastStages::new(project, looked_back);
+        Self {
+            project,
+            dates,
+            past,
+        }
     }
 
     /// How many weeks: the archived ones and the current one.
@@ -706,7 +774,7 @@ impl<'a> Weeks<'a> {
 
     /// Derives week `index` (counting from the oldest).
     pub fn derive(&self, index: usize) -> Derived<'a> {
-        derive(self.project, self.dates[index])
+        derive_with(self.project, self.dates[index], &self.past)
     }
 }
 
@@ -753,7 +821,7 @@ fn affiliate_state<'a>(
             .filter_map(|e| e.amount)
             .sum::<f64>()
             * timeline.program.residual_rate.unwrap_or(0.0),
-        stage_before_week: timeline.before_week.map(|s| s.stage),
+        stage_before_week: timeline.before_week,
         unanswered: communication::unanswered(&emails, events, as_of, window),
         emails,
         replies: events.iter().filter(|e| e.kind == EventKind::Reply).count(),

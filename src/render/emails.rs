@@ -2,7 +2,6 @@
 //! RFC 5322 message for each, in memory.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -32,6 +31,8 @@ pub struct EmailTemplates<'a> {
     /// template seeing the real values, so both parts take the same branches.
     markdown: Tera,
     by_kind: BTreeMap<ActionKind, &'a EmailTemplate>,
+    /// The sender as a `From` mailbox, read once for every email; or why it is unusable.
+    from: Result<Mailbox, String>,
 }
 
 /// One email, ready to write.
@@ -113,44 +114,45 @@ impl WrittenEmails {
     }
 }
 
-/// What an email template sees; DESIGN's "Email templates" context.
+/// What an email template sees; DESIGN's "Email templates" context. Borrowed from the
+/// records: it lives only while one email is rendered.
 #[derive(Serialize)]
-struct EmailContext {
-    affiliate: AffiliateFields,
-    program: ProgramFields,
-    sender: SenderFields,
+struct EmailContext<'a> {
+    affiliate: AffiliateFields<'a>,
+    program: ProgramFields<'a>,
+    sender: SenderFields<'a>,
     action: ActionFields,
     as_of: NaiveDate,
-    week: String,
+    week: &'a str,
 }
 
 #[derive(Serialize)]
-struct AffiliateFields {
-    id: String,
-    name: String,
-    first_name: String,
-    email: String,
-    motivation: Option<String>,
+struct AffiliateFields<'a> {
+    id: &'a str,
+    name: &'a str,
+    first_name: &'a str,
+    email: &'a str,
+    motivation: Option<&'a str>,
     referred_on: NaiveDate,
     first_sale_on: Option<NaiveDate>,
     sales: usize,
-    tags: Vec<String>,
+    tags: &'a [String],
     minutes_invested: u64,
     estimated_residual: f64,
 }
 
 #[derive(Serialize)]
-struct ProgramFields {
-    id: String,
-    name: String,
-    url: Option<String>,
+struct ProgramFields<'a> {
+    id: &'a str,
+    name: &'a str,
+    url: Option<&'a str>,
 }
 
 #[derive(Serialize)]
-struct SenderFields {
-    name: String,
-    email: String,
-    signature: String,
+struct SenderFields<'a> {
+    name: &'a str,
+    email: &'a str,
+    signature: &'a str,
 }
 
 #[derive(Serialize)]
@@ -175,38 +177,38 @@ struct EmailFacts<'a> {
 
 impl EmailFacts<'_> {
     /// The template context, values as they are in the records.
-    fn context(&self) -> EmailContext {
+    fn context(&self) -> EmailContext<'_> {
         let r = self.referral;
         EmailContext {
             affiliate: AffiliateFields {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                first_name: r.first_name().to_owned(),
-                email: r.email.clone(),
-                motivation: r.motivation.clone(),
+                id: &r.id,
+                name: &r.name,
+                first_name: r.first_name(),
+                email: &r.email,
+                motivation: r.motivation.as_deref(),
                 referred_on: r.referred_on,
                 first_sale_on: self.first_sale_on,
                 sales: self.sales,
-                tags: r.tags.clone(),
+                tags: &r.tags,
                 minutes_invested: self.minutes_invested,
                 estimated_residual: cents(self.estimated_residual),
             },
             program: ProgramFields {
-                id: self.program.id.clone(),
-                name: self.program.name.clone(),
-                url: self.program.url.clone(),
+                id: &self.program.id,
+                name: &self.program.name,
+                url: self.program.url.as_deref(),
             },
             sender: SenderFields {
-                name: self.sender.name.clone(),
-                email: self.sender.email.clone(),
-                signature: self.sender.signature.clone(),
+                name: &self.sender.name,
+                email: &self.sender.email,
+                signature: &self.sender.signature,
             },
             action: ActionFields {
                 kind: self.action.kind,
                 due: self.action.due,
             },
             as_of: self.as_of,
-            week: self.week.to_owned(),
+            week: self.week,
         }
     }
 }
@@ -257,6 +259,7 @@ pub fn compile<'a>(
         plain,
         markdown,
         by_kind,
+        from: mailbox(&config.sender.name, &config.sender.email),
     };
     if let Some(program) = config.programs.values().next() {
         let sample = sample_referral();
@@ -591,7 +594,7 @@ impl EmailTemplates<'_> {
         })?;
         let referral = facts.referral;
         let (eml, message_id) =
-            build_message(facts, &subject, &text, &html).map_err(|message| {
+            build_message(&self.from, facts, &subject, &text, &html).map_err(|message| {
                 Diagnostic::error(&referral.path, message)
                     .with_help("check the referral's name and email address")
             })?;
@@ -706,12 +709,13 @@ fn action_message_id(facts: &EmailFacts<'_>) -> String {
 /// Builds the RFC 5322 message: From, To, Subject, a fixed Date, the action's Message-ID,
 /// `X-Unsent: 1`, and text + HTML alternatives. Returns it and its Message-ID.
 fn build_message(
+    from: &Result<Mailbox, String>,
     facts: &EmailFacts<'_>,
     subject: &str,
     text: &str,
     html: &str,
 ) -> Result<(Vec<u8>, String), String> {
-    let from = mailbox(&facts.sender.name, &facts.sender.email)?;
+    let from = from.clone()?;
     let to = mailbox(&facts.referral.name, &facts.referral.email)?;
     let hash = hex(&Sha256::new()
         .chain_update(subject)
@@ -790,12 +794,15 @@ fn mailto(to: &str, subject: &str, body: &str) -> String {
 }
 
 fn percent_encode(text: &str, keep: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len() * 3);
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) || keep.contains(&byte) {
             out.push(char::from(byte));
         } else {
-            let _ = write!(out, "%{byte:02X}");
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
     }
     out

@@ -10,8 +10,6 @@ mod format;
 mod markdown;
 mod pages;
 
-use std::fmt::Write as _;
-
 use rayon::prelude::{
     IndexedParallelIterator, IntoParallelIterator, ParallelIterator, ParallelSlice,
 };
@@ -55,12 +53,13 @@ pub struct Options<'a> {
 
 /// Lowercase hexadecimal digits of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
 }
 
 /// Renders the whole site into `sink`: `current` is the current week of `weeks`, derived
@@ -271,13 +270,14 @@ impl Renderer<'_> {
     /// private builds the calendar and the spreadsheet. Returns the one-line summary.
     fn write_rest(&self) -> Result<String, Diagnostic> {
         let current_index = self.weeks.current_index();
+        // Each thread writes its weeks' `report.json` into one buffer, sized by the first.
         let feed: Vec<FeedEntry> = (0..self.weeks.count())
             .into_par_iter()
-            .map(|index| {
+            .map_init(Vec::new, |json, index| {
                 if index == current_index {
-                    self.write_week(self.current, index, true)
+                    self.write_week(self.current, index, true, json)
                 } else {
-                    self.write_week(&self.weeks.derive(index), index, false)
+                    self.write_week(&self.weeks.derive(index), index, false, json)
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -306,26 +306,27 @@ impl Renderer<'_> {
     }
 
     /// One week's archived page and report; for the current week also the main ones.
-    /// Returns what the feed says about the week.
+    /// `json` is a buffer for the report. Returns what the feed says about the week.
     fn write_week(
         &self,
         week: &Derived<'_>,
         index: usize,
         is_current: bool,
+        json: &mut Vec<u8>,
     ) -> Result<FeedEntry, Diagnostic> {
         let folder = format!("weeks/{}/", week.week.label);
         let none = WrittenEmails::default();
         let emails = if is_current { &self.emails } else { &none };
         let email_path = |id: &str, kind: ActionKind| emails.eml_path(id, kind);
         let report = Report::new(week, &email_path, self.naming);
-        let json = to_json(&report)?;
-        self.sink.put(&format!("{folder}report.json"), &json)?;
+        write_json(&report, json)?;
+        self.sink.put(&format!("{folder}report.json"), json)?;
         let archived = self.page_settings(index, is_current, "../../");
         let latest = is_current.then(|| self.page_settings(index, true, ""));
         let settings = latest.as_ref().unwrap_or(&archived);
         let page = ReportPage::new(self.project, week, &report, emails, self.naming, settings);
         if is_current {
-            self.sink.put("report.json", &json)?;
+            self.sink.put("report.json", json)?;
             let html = self.pages.render("index.html", &page)?;
             self.sink.put("index.html", html.as_bytes())?;
         }
@@ -374,9 +375,11 @@ pub fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
     format!("{n} {noun}")
 }
 
-fn to_json(report: &Report) -> Result<Vec<u8>, Diagnostic> {
-    let mut json = serde_json::to_vec_pretty(report)
+/// `report.json`'s bytes into `json`, replacing what it held.
+fn write_json(report: &Report, json: &mut Vec<u8>) -> Result<(), Diagnostic> {
+    json.clear();
+    serde_json::to_writer_pretty(&mut *json, report)
         .map_err(|err| Diagnostic::error("report.json", err.to_string()))?;
     json.push(b'\n');
-    Ok(json)
+    Ok(())
 }
