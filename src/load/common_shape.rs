@@ -549,7 +549,7 @@ events:
         let mut read = 0;
         for _ in 0..20_000 {
             let mut value = String::new();
-            for _ in 0..1 + next(5) {
+            for _ in 0..=next(5) {
                 value.push_str(PIECES[next(PIECES.len())]);
             }
             let text = match next(5) {
