@@ -95,7 +95,7 @@ pub fn render(
     } else {
         Naming::Private
     };
-    let mut renderer = Renderer {
+    let renderer = Renderer {
         project,
         weeks,
         labels: weeks.labels(),
@@ -104,16 +104,16 @@ pub fn render(
         naming,
         options,
         sink,
-        emails: WrittenEmails::default(),
     };
+    let mut emails = WrittenEmails::default();
     if !options.public {
-        renderer.emails = renderer.write_emails(&email_templates, diagnostics);
+        emails = renderer.write_emails(&email_templates, diagnostics);
         if diagnostics.has_errors() {
             return None;
         }
     }
     renderer
-        .write_rest()
+        .write_rest(emails)
         .map_err(|problem| diagnostics.push(problem))
         .ok()
 }
@@ -188,8 +188,6 @@ struct Renderer<'a> {
     naming: Naming<'a>,
     options: Options<'a>,
     sink: &'a dyn Sink,
-    /// The current week's emails; archived weeks have none.
-    emails: WrittenEmails,
 }
 
 /// What one emails page wrote, and the problems its emails and the page had.
@@ -252,10 +250,11 @@ impl Renderer<'_> {
         let pager = Pager::new(page, page_count, pages::emails_page_file);
         let view = EmailsPage::new(self.project, self.current, &emails, total, pager);
         let path = format!("emails/{}", pages::emails_page_file(page));
+        let mut html = Vec::new();
         if let Err(problem) = self
             .pages
-            .render("emails.html", &view)
-            .and_then(|html| self.sink.put(&path, html.as_bytes()))
+            .render("emails.html", &view, &mut html)
+            .and_then(|()| self.sink.put(&path, &html))
         {
             problems.push(problem);
         }
@@ -267,72 +266,89 @@ impl Renderer<'_> {
     }
 
     /// Writes everything but the emails: each week's report and page, the feed, and in
-    /// private builds the calendar and the spreadsheet. Returns the one-line summary.
-    fn write_rest(&self) -> Result<String, Diagnostic> {
+    /// private builds the calendar and the spreadsheets. Returns the one-line summary.
+    ///
+    /// The current week goes first, beside the exports that also read it, so that the
+    /// emails' texts, which only its page shows, are let go before the archived weeks
+    /// are derived and written in parallel.
+    fn write_rest(&self, emails: WrittenEmails) -> Result<String, Diagnostic> {
         let current_index = self.weeks.current_index();
-        // Each thread writes its weeks' `report.json` into one buffer, sized by the first.
-        let feed: Vec<FeedEntry> = (0..self.weeks.count())
+        let (current, exported) = rayon::join(
+            || self.write_week(self.current, current_index, &emails, &mut Vec::new()),
+            || self.write_exports(&emails),
+        );
+        let current = current?;
+        exported?;
+        let email_count = emails.len();
+        drop(emails);
+        let none = WrittenEmails::default();
+        // Each thread writes its weeks' files through one buffer.
+        let mut feed: Vec<FeedEntry> = (0..current_index)
             .into_par_iter()
             .map_init(Vec::new, |json, index| {
-                if index == current_index {
-                    self.write_week(self.current, index, true, json)
-                } else {
-                    self.write_week(&self.weeks.derive(index), index, false, json)
-                }
+                self.write_week(&self.weeks.derive(index), index, &none, json)
             })
             .collect::<Result<_, _>>()?;
-        let sink = self.sink;
-        sink.put(
+        feed.push(current);
+        self.sink.put(
             "feed.xml",
             exports::atom_feed(self.project, &feed).as_bytes(),
         )?;
         let current = self.current;
-        if !self.options.public {
-            sink.put(
-                "agenda.ics",
-                exports::agenda_ics(current, &self.emails).as_bytes(),
-            )?;
-            sink.put("report.csv", &exports::everyone_csv(current)?)?;
-            sink.put("cohorts.csv", &exports::cohorts_csv(current)?)?;
-            sink.put("communication.csv", &exports::communication_csv(current)?)?;
-        }
         Ok([
             plural(current.affiliates.len(), "referral", "referrals"),
             plural(current.actions_this_week().count(), "action", "actions") + " due this week",
-            plural(self.emails.len(), "email", "emails"),
+            plural(email_count, "email", "emails"),
             plural(self.weeks.count(), "week", "weeks") + " archived",
         ]
         .join(", "))
     }
 
+    /// In private builds: the calendar and the spreadsheets of the current week.
+    fn write_exports(&self, emails: &WrittenEmails) -> Result<(), Diagnostic> {
+        if self.options.public {
+            return Ok(());
+        }
+        let (sink, current) = (self.sink, self.current);
+        sink.put(
+            "agenda.ics",
+            exports::agenda_ics(current, emails).as_bytes(),
+        )?;
+        sink.put("report.csv", &exports::everyone_csv(current)?)?;
+        sink.put("cohorts.csv", &exports::cohorts_csv(current)?)?;
+        sink.put("communication.csv", &exports::communication_csv(current)?)
+    }
+
     /// One week's archived page and report; for the current week also the main ones.
-    /// `json` is a buffer for the report. Returns what the feed says about the week.
+    /// `emails` are the emails written in this week (none for an archived week); `out` is a
+    /// buffer that holds each file in turn. Returns what the feed says about the week.
     fn write_week(
         &self,
         week: &Derived<'_>,
         index: usize,
-        is_current: bool,
-        json: &mut Vec<u8>,
+        emails: &WrittenEmails,
+        out: &mut Vec<u8>,
     ) -> Result<FeedEntry, Diagnostic> {
+        let is_current = index == self.weeks.current_index();
         let folder = format!("weeks/{}/", week.week.label);
-        let none = WrittenEmails::default();
-        let emails = if is_current { &self.emails } else { &none };
         let email_path = |id: &str, kind: ActionKind| emails.eml_path(id, kind);
         let report = Report::new(week, &email_path, self.naming);
-        write_json(&report, json)?;
-        self.sink.put(&format!("{folder}report.json"), json)?;
+        write_json(&report, out)?;
+        self.sink.put(&format!("{folder}report.json"), out)?;
+        if is_current {
+            self.sink.put("report.json", out)?;
+        }
         let archived = self.page_settings(index, is_current, "../../");
         let latest = is_current.then(|| self.page_settings(index, true, ""));
         let settings = latest.as_ref().unwrap_or(&archived);
         let page = ReportPage::new(self.project, week, &report, emails, self.naming, settings);
         if is_current {
-            self.sink.put("report.json", json)?;
-            let html = self.pages.render("index.html", &page)?;
-            self.sink.put("index.html", html.as_bytes())?;
+            self.pages.render("index.html", &page, out)?;
+            self.sink.put("index.html", out)?;
         }
-        let html = self.pages.render("index.html", &page.archived(&archived))?;
-        self.sink
-            .put(&format!("{folder}index.html"), html.as_bytes())?;
+        self.pages
+            .render("index.html", &page.archived(&archived), out)?;
+        self.sink.put(&format!("{folder}index.html"), out)?;
         Ok(FeedEntry::of(week, self.naming))
     }
 

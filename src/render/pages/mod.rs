@@ -82,13 +82,19 @@ fn page_diagnostic(origin: &str, error: &tera::Error) -> Diagnostic {
 }
 
 impl Pages {
-    /// Renders one page; errors name the template.
-    pub fn render<T: Serialize>(&self, name: &str, view: &T) -> Result<String, Diagnostic> {
+    /// Renders one page into `html`, replacing what it held; errors name the template.
+    pub fn render<T: Serialize>(
+        &self,
+        name: &str,
+        view: &T,
+        html: &mut Vec<u8>,
+    ) -> Result<(), Diagnostic> {
         let origin = format!("{TEMPLATES_DIR}/{name}");
         let context = Context::from_serialize(view)
             .map_err(|err| Diagnostic::error(&origin, err.to_string()))?;
+        html.clear();
         self.tera
-            .render(name, &context)
+            .render_to(name, &context, &mut *html)
             .map_err(|err| page_diagnostic(&origin, &err))
     }
 }
