@@ -8,10 +8,12 @@ one before the work on speed) is built in a git worktree of its own with `cargo 
 --release`. For each size, generate.py writes the seeded project once; then each contender
 runs RUNS times after a warm-up, each run a whole process under `/usr/bin/time -v`, output
 on tmpfs: affrel's full private build (now and baseline), Hugo over the same records
-(hugo_site.py; skipped when `hugo` is not installed) and the floor (floor.c: read every
-referral file and write as many files, in plain C). The table shows median wall time and
-peak memory, and each wall time as a multiple of the floor's. Quote ratios and medians: a
-shared machine is noisy.
+(hugo_site.py; skipped when `hugo` is not installed) and the floor (floor.c, in plain C),
+twice: reading every referral file and writing one file of the same size per referral (the
+floor of the input), and reading them and writing exactly the folders and file sizes of
+affrel's output (the floor of the output: the same bytes a build must write). The table
+shows median wall time and peak memory, and each wall time as a multiple of both floors.
+Quote ratios and medians: a shared machine is noisy.
 """
 import os
 import shutil
@@ -24,7 +26,7 @@ from pathlib import Path
 from bench import ROOT, timed
 from generate import AS_OF
 
-RUNS = 3
+RUNS = 5
 HERE = Path(__file__).resolve().parent
 
 
@@ -44,18 +46,40 @@ def build_baseline(rev: str, scratch: Path) -> Path:
     return ROOT / "target" / "baseline" / "release" / "affrel"
 
 
-def measure(command: list[str], fresh: Path) -> dict:
-    runs = []
-    for index in range(RUNS + 1):
-        shutil.rmtree(fresh, ignore_errors=True)
-        if command[0] == "FLOOR":
-            fresh.mkdir(parents=True)
-            result = timed([str(HERE / "floor"), *command[1:]])
-        else:
-            result = timed(command)
-        if index > 0:
-            runs.append(result)
-    return {key: statistics.median(run[key] for run in runs) for key in ("wall", "peak")}
+def run_once(command: list[str], fresh: Path) -> dict:
+    """One run of `command` into an empty `fresh` folder."""
+    shutil.rmtree(fresh, ignore_errors=True)
+    if command[0] == "FLOOR":
+        fresh.mkdir(parents=True)
+        return timed([str(HERE / "floor"), *command[1:]])
+    return timed(command)
+
+
+def measure(contenders: dict[str, list[str]], fresh: Path) -> dict[str, dict]:
+    """A warm-up of each, then RUNS rounds in which each contender runs once in turn, so
+    that a machine whose speed drifts slows them all alike; median wall time and peak."""
+    runs: dict[str, list[dict]] = {name: [] for name in contenders}
+    for round_index in range(RUNS + 1):
+        for name, command in contenders.items():
+            result = run_once(command, fresh)
+            if round_index > 0:
+                runs[name].append(result)
+    return {
+        name: {key: statistics.median(run[key] for run in results) for key in ("wall", "peak")}
+        for name, results in runs.items()
+    }
+
+
+def write_shape(out: Path, shape: Path) -> None:
+    """The folders (size -1, parents first) and file sizes of a build's output, for floor.c."""
+    lines = []
+    for folder, folders, files in os.walk(out):
+        folders.sort()
+        relative = Path(folder).relative_to(out)
+        if folder != str(out):
+            lines.append(f"-1 {relative}")
+        lines.extend(f"{(Path(folder) / name).stat().st_size} {relative / name}" for name in sorted(files))
+    shape.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -74,26 +98,41 @@ def main() -> None:
         try:
             baseline = build_baseline(rev, worktree_parent)
             print(f"baseline: {rev[:12]}")
-            print(f"{'referrals':>9}  {'run':<16}  {'wall':>8}  {'peak':>9}  {'× floor':>8}")
+            print(f"{'referrals':>9}  {'run':<20}  {'wall':>8}  {'peak':>9}  {'× floor in':>10}  {'× floor out':>11}")
             for size in sizes:
                 project = scratch / f"p{size}"
                 out = scratch / f"out{size}"
+                shape = scratch / f"shape{size}"
                 subprocess.run([sys.executable, HERE / "generate.py", str(size), project], check=True)
                 common = ["--root", str(project), "--as-of", AS_OF.isoformat()]
-                rows = [
-                    ("floor (C)", measure(["FLOOR", str(project / "content" / "referrals"), str(out)], out)),
-                    ("affrel now", measure([str(ROOT / "target" / "release" / "affrel"), "build", *common, "--out", str(out)], out)),
-                    ("affrel baseline", measure([str(baseline), "build", *common, "--out", str(out)], out)),
-                ]
+                referrals = str(project / "content" / "referrals")
+                affrel_now = [str(ROOT / "target" / "release" / "affrel"), "build", *common, "--out", str(out)]
+                run_once(affrel_now, out)
+                write_shape(out, shape)
+                contenders = {
+                    "floor (C), input": ["FLOOR", referrals, str(out)],
+                    "floor (C), output": ["FLOOR", referrals, str(out), str(shape)],
+                    "affrel now": affrel_now,
+                    "affrel baseline": [str(baseline), "build", *common, "--out", str(out)],
+                }
+                site = scratch / f"hugo{size}"
                 if shutil.which("hugo"):
-                    site = scratch / f"hugo{size}"
                     subprocess.run([sys.executable, HERE / "hugo_site.py", project, site], check=True)
-                    rows.append(("hugo", measure(["hugo", "--quiet", "--source", str(site), "--destination", str(out)], out)))
-                    shutil.rmtree(site)
-                floor = rows[0][1]["wall"]
-                for name, figures in rows:
-                    print(f"{size:>9}  {name:<16}  {figures['wall']:>7.2f}s  {figures['peak']:>6.0f} MiB  "
-                          f"{figures['wall'] / floor:>7.1f}×")
+                    contenders["hugo"] = ["hugo", "--quiet", "--source", str(site), "--destination", str(out)]
+                figures = measure(contenders, out)
+                shutil.rmtree(site, ignore_errors=True)
+                rows = list(figures.items())
+                now = figures["affrel now"]
+                floor_in, floor_out = rows[0][1]["wall"], rows[1][1]["wall"]
+                for name, result in rows:
+                    print(f"{size:>9}  {name:<20}  {result['wall']:>7.2f}s  {result['peak']:>6.0f} MiB  "
+                          f"{result['wall'] / floor_in:>9.1f}×  {result['wall'] / floor_out:>10.1f}×")
+                print(f"{size:>9}  now ÷ baseline {now['wall'] / figures['affrel baseline']['wall']:.2f}", end="")
+                if "hugo" in figures:
+                    print(f", now ÷ hugo {now['wall'] / figures['hugo']['wall']:.2f} "
+                          f"(1/{figures['hugo']['wall'] / now['wall']:.1f})", end="")
+                print()
+                shape.unlink()
                 shutil.rmtree(project)
                 shutil.rmtree(out, ignore_errors=True)
         finally:
