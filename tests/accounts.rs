@@ -272,14 +272,9 @@ fn without_uidplus_no_one_gets_two_drafts() {
     assert_exit(&run(root, &["drafts"]), 0);
     assert_eq!(dovecot.messages("Drafts").len(), DUE);
 
-    let jose = dovecot
-        .messages("Drafts")
-        .into_iter()
-        .map(|(_, b)| b)
-        .find(|b| text(b).contains("jose.alvarez@example.com"))
-        .expect("José's draft");
-    let edited = text(&jose).replace("Welcome", "Warm welcome");
-    dovecot.replace("Drafts", &message_id(&jose), edited.as_bytes());
+    dovecot.edit_draft("jose.alvarez@example.com", |draft| {
+        draft.replace("Welcome", "Warm welcome")
+    });
     let template = root.join("content/emails/welcome.md");
     let welcome = fs::read_to_string(&template).unwrap();
     fs::write(

@@ -264,14 +264,9 @@ fn drafts_follow_edits_templates_and_done_actions() {
         return;
     };
     let root = dir.path();
-    let jose = dovecot
-        .messages("Drafts")
-        .into_iter()
-        .map(|(_, b)| b)
-        .find(|b| text(b).contains("jose.alvarez@example.com"))
-        .expect("José's draft");
-    let edited = text(&jose).replace("Welcome", "Warm welcome");
-    dovecot.replace("Drafts", &message_id(&jose), edited.as_bytes());
+    dovecot.edit_draft("jose.alvarez@example.com", |draft| {
+        draft.replace("Welcome", "Warm welcome")
+    });
     let yours = run(root, &["drafts"]);
     assert_exit(&yours, 0);
     let stdout = text(&yours.stdout);

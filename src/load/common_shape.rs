@@ -74,6 +74,12 @@ impl<'t> Lines<'t> {
         self.skip_empty();
         self.inner.peek().copied()
     }
+
+    /// Whether the next line, if any, is a top-level key: after a list, any other indented
+    /// line is something the shortcut cannot read.
+    fn at_top_level(&mut self) -> bool {
+        self.peek().is_none_or(|line| !line.starts_with(' '))
+    }
 }
 
 fn is_empty_line(line: &str) -> bool {
@@ -119,11 +125,7 @@ fn list_value(value: &str, lines: &mut Lines<'_>) -> Option<Vec<String>> {
         lines.next();
         items.push(text_value(item)?);
     }
-    // A line that is neither an item nor a top-level key cannot be read here.
-    lines
-        .peek()
-        .is_none_or(|line| !line.starts_with(' '))
-        .then_some(items)
+    lines.at_top_level().then_some(items)
 }
 
 /// `[]` on the key's line, or a `- ` item per event below it: `- { date: …, type: … }`, or
@@ -154,10 +156,7 @@ fn events_value(value: &str, lines: &mut Lines<'_>) -> Option<Vec<RawEvent>> {
         }
         events.push(event);
     }
-    lines
-        .peek()
-        .is_none_or(|line| !line.starts_with(' '))
-        .then_some(events)
+    lines.at_top_level().then_some(events)
 }
 
 /// The indentation of a `- ` item line.

@@ -300,10 +300,13 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         .copied();
     if let Some(amount) = amount {
         if kind.is_some_and(|k| k != EventKind::Sale) {
-            check.error(
+            only_on_type(
+                check,
                 &at("amount"),
-                format!("`amount` is only allowed on `sale` events, not on `{written}`"),
-                "remove the amount, or change the type to `sale`",
+                "amount",
+                EventKind::Sale,
+                written,
+                "the amount",
             );
         } else if !amount.is_finite() {
             check.error(
@@ -328,11 +331,7 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
     );
     let reference = reference.map(|reference| {
         if kind.is_some_and(|k| k != EventKind::Sale) {
-            check.error(
-                &at("ref"),
-                format!("`ref` is only allowed on `sale` events, not on `{written}`"),
-                "remove `ref`, or change the type to `sale`",
-            );
+            only_on_type(check, &at("ref"), "ref", EventKind::Sale, written, "`ref`");
         }
         check.text_line(&at("ref"), "sale ref", reference)
     });
@@ -356,6 +355,24 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
     })
 }
 
+/// Reports `key` (at `keys`), which belongs only on `owner` events, written on an event of
+/// type `written`; `removed` is what the help says to remove ("the amount", "`ref`").
+fn only_on_type(
+    check: &mut FileCheck<'_>,
+    keys: &[Key<'_>],
+    key: &str,
+    owner: EventKind,
+    written: &str,
+    removed: &str,
+) {
+    let owner = owner.as_str();
+    check.error(
+        keys,
+        format!("`{key}` is only allowed on `{owner}` events, not on `{written}`"),
+        format!("remove {removed}, or change the type to `{owner}`"),
+    );
+}
+
 /// `address`: required on `bounced` (the address that failed), allowed on no other type.
 fn validate_address(
     check: &mut FileCheck<'_>,
@@ -371,10 +388,13 @@ fn validate_address(
     }
     check.optional(keys, raw, shape)?;
     if kind.is_some() {
-        check.error(
+        only_on_type(
+            check,
             keys,
-            format!("`address` is only allowed on `bounced` events, not on `{written}`"),
-            "remove `address`, or change the type to `bounced`",
+            "address",
+            EventKind::Bounced,
+            written,
+            "`address`",
         );
     }
     None
@@ -389,10 +409,13 @@ fn validate_interest(
 ) -> Option<Interest> {
     let word = check.optional(keys, raw, "`low` or `high`")?;
     if kind.is_some_and(|k| k != EventKind::Reply) {
-        check.error(
+        only_on_type(
+            check,
             keys,
-            format!("`interest` is only allowed on `reply` events, not on `{written}`"),
-            "remove `interest`, or change the type to `reply`",
+            "interest",
+            EventKind::Reply,
+            written,
+            "`interest`",
         );
         return None;
     }

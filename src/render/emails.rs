@@ -31,6 +31,8 @@ pub struct EmailTemplates<'a> {
     /// template seeing the real values, so both parts take the same branches.
     markdown: Tera,
     by_kind: BTreeMap<ActionKind, &'a EmailTemplate>,
+    /// Who every email is from: the template context's `sender`.
+    sender: &'a Sender,
     /// The sender as a `From` mailbox, read once for every email; or why it is unusable.
     from: Result<Mailbox, String>,
 }
@@ -230,7 +232,7 @@ fn body_name(template: &EmailTemplate) -> String {
 /// that syntax errors and undefined variables are reported before anything is due.
 pub fn compile<'a>(
     templates: &'a [EmailTemplate],
-    config: &Config,
+    config: &'a Config,
     diagnostics: &mut Diagnostics,
 ) -> EmailTemplates<'a> {
     let mut plain = Tera::new();
@@ -259,6 +261,7 @@ pub fn compile<'a>(
         plain,
         markdown,
         by_kind,
+        sender: &config.sender,
         from: mailbox(&config.sender.name, &config.sender.email),
     };
     if let Some(program) = config.programs.values().next() {
@@ -537,18 +540,11 @@ impl EmailTemplates<'_> {
     /// Renders the email for one action returned by [`EmailTemplates::due`].
     pub fn render(
         &self,
-        config: &Config,
         derived: &Derived<'_>,
         affiliate: &AffiliateState<'_>,
         action: NextAction,
     ) -> Result<RenderedEmail, Diagnostic> {
-        self.render_as_of(
-            config,
-            derived.as_of,
-            &derived.week.label,
-            affiliate,
-            action,
-        )
+        self.render_as_of(derived.as_of, &derived.week.label, affiliate, action)
     }
 
     /// Whether there is a template for this kind of action.
@@ -559,7 +555,6 @@ impl EmailTemplates<'_> {
     /// Renders the email for one action as of a date, in its week.
     pub fn render_as_of(
         &self,
-        config: &Config,
         as_of: NaiveDate,
         week: &str,
         affiliate: &AffiliateState<'_>,
@@ -571,7 +566,7 @@ impl EmailTemplates<'_> {
         let facts = EmailFacts {
             referral: affiliate.referral,
             program: affiliate.program,
-            sender: &config.sender,
+            sender: self.sender,
             action,
             sales: affiliate.sales,
             first_sale_on: affiliate.first_sale_on,

@@ -132,7 +132,7 @@ pub fn emails_due(
     }
     let mut rendered = Vec::new();
     for (affiliate, action) in templates.due(current, diagnostics) {
-        match templates.render(&project.config, current, affiliate, action) {
+        match templates.render(current, affiliate, action) {
             Ok(email) => rendered.push(email),
             Err(problem) => diagnostics.push(problem),
         }
@@ -143,7 +143,6 @@ pub fn emails_due(
 /// The email templates compiled once, to render the email of one referral's action at a
 /// time: `sync` asks what affrel wrote for someone on a given day.
 pub struct Mailer<'p> {
-    project: &'p Project,
     templates: EmailTemplates<'p>,
 }
 
@@ -151,7 +150,7 @@ impl<'p> Mailer<'p> {
     /// Compiles the templates; `None` when one is broken (the problems are in `diagnostics`).
     pub fn new(project: &'p Project, diagnostics: &mut Diagnostics) -> Option<Self> {
         let templates = emails::compile(&project.email_templates, &project.config, diagnostics);
-        (!diagnostics.has_errors()).then_some(Self { project, templates })
+        (!diagnostics.has_errors()).then_some(Self { templates })
     }
 
     /// The email affrel writes for the referral's next action as of `affiliate`'s date; `None`
@@ -166,13 +165,9 @@ impl<'p> Mailer<'p> {
             return None;
         }
         let week = stages::Week::containing(as_of);
-        let email = self.templates.render_as_of(
-            &self.project.config,
-            as_of,
-            &week.label,
-            affiliate,
-            action,
-        );
+        let email = self
+            .templates
+            .render_as_of(as_of, &week.label, affiliate, action);
         Some((action, email))
     }
 }
@@ -235,7 +230,7 @@ impl Renderer<'_> {
         let mut emails = Vec::with_capacity(due.len());
         for &(affiliate, action) in due {
             let written = templates
-                .render(&self.project.config, self.current, affiliate, action)
+                .render(self.current, affiliate, action)
                 .and_then(|email| {
                     self.sink.put(&email.eml_path(), &email.eml)?;
                     self.sink

@@ -246,6 +246,19 @@ impl Dovecot {
         let _ = session.logout();
     }
 
+    /// Edits the one draft addressed to `to` as the user would in their mail client: its
+    /// text goes through `edit` and is saved in its place.
+    pub fn edit_draft(&self, to: &str, edit: impl FnOnce(&str) -> String) {
+        let draft = self
+            .messages("Drafts")
+            .into_iter()
+            .map(|(_, bytes)| bytes)
+            .find(|bytes| String::from_utf8_lossy(bytes).contains(to))
+            .unwrap_or_else(|| panic!("a draft to {to}"));
+        let edited = edit(&String::from_utf8_lossy(&draft));
+        self.replace("Drafts", &project::message_id(&draft), edited.as_bytes());
+    }
+
     /// Replaces the message with this Message-ID in a folder by `bytes`, as a mail client
     /// saves an edited draft: a new message, and the old one removed.
     pub fn replace(&self, folder: &str, message_id: &str, bytes: &[u8]) {
