@@ -462,7 +462,7 @@ impl Recorded {
                         .refs
                         .entry(referral.id.clone())
                         .or_default()
-                        .push(reference.clone()),
+                        .push(reference.to_string()),
                     None => {
                         *recorded
                             .without_ref

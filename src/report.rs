@@ -1,6 +1,8 @@
 //! Derived state → the serializable view structs of `report.json`: the documented contract
 //! other tools read, and the core of every template's context.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -11,18 +13,18 @@ use crate::model::{ActionKind, Referral, Stage};
 use crate::money;
 use crate::stages::{Cohort, Communication, Derived, HistoryPoint, Metrics, StageCounts, Urgency};
 
-/// `report.json`, exactly as DESIGN specifies.
+/// `report.json`, exactly as DESIGN specifies. Borrows the records' ids and names.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct Report<'p> {
     pub week: String,
     pub week_start: NaiveDate,
     pub week_end: NaiveDate,
     pub as_of: NaiveDate,
     pub stage_counts: StageCountsView,
     /// Sorted by id.
-    pub affiliates: Vec<AffiliateView>,
+    pub affiliates: Vec<AffiliateView<'p>>,
     /// Sorted by id.
-    pub transitions: Vec<TransitionView>,
+    pub transitions: Vec<TransitionView<'p>>,
     pub metrics: Metrics,
     pub history: Vec<HistoryView>,
     /// The last `cohort_months` months of referrals, oldest first.
@@ -47,11 +49,11 @@ impl Serialize for StageCountsView {
 
 /// One referral in `report.json`.
 #[derive(Debug, Serialize)]
-pub struct AffiliateView {
-    pub id: String,
+pub struct AffiliateView<'p> {
+    pub id: Cow<'p, str>,
     /// Null in public reports.
-    pub name: Option<String>,
-    pub program: String,
+    pub name: Option<&'p str>,
+    pub program: &'p str,
     pub stage: Stage,
     pub next_action: Option<ActionView>,
     pub sales: usize,
@@ -75,8 +77,8 @@ pub struct ActionView {
 
 /// A stage change this week.
 #[derive(Debug, Serialize)]
-pub struct TransitionView {
-    pub id: String,
+pub struct TransitionView<'p> {
+    pub id: Cow<'p, str>,
     pub from: Option<Stage>,
     pub to: Stage,
 }
@@ -100,24 +102,24 @@ pub enum Naming<'a> {
 impl Naming<'_> {
     /// The id shown for a referral: itself, or `r-` and 8 hex digits of
     /// SHA-256(salt + id).
-    pub fn id(&self, id: &str) -> String {
+    pub fn id<'r>(&self, id: &'r str) -> Cow<'r, str> {
         match self {
-            Naming::Private => id.to_owned(),
+            Naming::Private => Cow::Borrowed(id),
             Naming::Public { salt } => {
                 let digest = Sha256::new()
                     .chain_update(salt.unwrap_or(""))
                     .chain_update(id)
                     .finalize();
                 let leading = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-                format!("r-{leading:08x}")
+                Cow::Owned(format!("r-{leading:08x}"))
             }
         }
     }
 
     /// The name shown for a referral, `None` when names are withheld.
-    pub fn name(&self, name: &str) -> Option<String> {
+    pub fn name<'r>(&self, name: &'r str) -> Option<&'r str> {
         match self {
-            Naming::Private => Some(name.to_owned()),
+            Naming::Private => Some(name),
             Naming::Public { .. } => None,
         }
     }
@@ -125,25 +127,25 @@ impl Naming<'_> {
     /// What to call a referral on a page: the name, or the pseudonym.
     pub fn label(&self, referral: &Referral) -> String {
         self.name(&referral.name)
-            .unwrap_or_else(|| self.id(&referral.id))
+            .map_or_else(|| self.id(&referral.id).into_owned(), str::to_owned)
     }
 }
 
-impl Report {
+impl<'p> Report<'p> {
     /// Builds the report view. `email_path` gives the `.eml` written for a referral's
     /// action, if any.
     pub fn new(
-        derived: &Derived<'_>,
+        derived: &Derived<'p>,
         email_path: &dyn Fn(&str, ActionKind) -> Option<String>,
         naming: Naming<'_>,
     ) -> Self {
-        let mut affiliates: Vec<AffiliateView> = derived
+        let mut affiliates: Vec<AffiliateView<'p>> = derived
             .affiliates
             .iter()
             .map(|a| AffiliateView {
                 id: naming.id(&a.referral.id),
                 name: naming.name(&a.referral.name),
-                program: a.program.id.clone(),
+                program: &a.program.id,
                 stage: a.status.stage,
                 next_action: a.status.action.map(|action| ActionView {
                     kind: action.kind,
@@ -158,7 +160,7 @@ impl Report {
             })
             .collect();
         affiliates.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut transitions: Vec<TransitionView> = derived
+        let mut transitions: Vec<TransitionView<'p>> = derived
             .transitions
             .iter()
             .map(|t| TransitionView {

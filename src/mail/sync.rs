@@ -494,8 +494,8 @@ fn record(referral: &mut Referral, found: &Found) {
         interest: None,
         minutes: None,
         reference: None,
-        message_id: Some(found.message_id.clone()),
-        address: found.address.clone(),
+        message_id: Some(found.message_id.as_str().into()),
+        address: found.address.as_deref().map(Into::into),
     };
     let at = referral.events.partition_point(|e| e.date <= found.date);
     referral.events.insert(at, event);

@@ -241,13 +241,13 @@ pub struct Event {
     /// Time spent on it; only on the events that are something you did for them.
     pub minutes: Option<u32>,
     /// The program's id of a sale; only on sales.
-    pub reference: Option<String>,
+    pub reference: Option<Box<str>>,
     /// The `<…>` Message-ID of the email this event was sent as or read from; only on the
     /// events that are emails.
-    pub message_id: Option<String>,
+    pub message_id: Option<Box<str>>,
     /// The address an email could not be delivered to; only on `bounced`, where it is
     /// required.
-    pub address: Option<String>,
+    pub address: Option<Box<str>>,
 }
 
 impl EventKind {

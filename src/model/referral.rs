@@ -104,6 +104,9 @@ pub(super) fn validate_referral(
     check_event_history(&mut check, &events, referred_on, today, has_rate);
     let mut events: Vec<Event> = events.into_iter().map(|(_, event)| event).collect();
     events.sort_by_key(|event| event.date);
+    // Collected through a filter, the list may hold room for twice its events; a large
+    // project keeps every record for the whole build.
+    events.shrink_to_fit();
     let validated = match (name, email, program, referred_on) {
         (Some(name), Some(email), Some(program), Some(referred_on)) => Some(Validated {
             referral: Referral {
@@ -349,9 +352,9 @@ fn validate_event(check: &mut FileCheck<'_>, index: usize, raw: &RawEvent) -> Op
         amount,
         interest,
         minutes,
-        reference,
-        message_id,
-        address,
+        reference: reference.map(Into::into),
+        message_id: message_id.map(Into::into),
+        address: address.map(Into::into),
     })
 }
 

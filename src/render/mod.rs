@@ -268,21 +268,26 @@ impl Renderer<'_> {
     /// are derived and written in parallel.
     fn write_rest(&self, emails: WrittenEmails) -> Result<String, Diagnostic> {
         let current_index = self.weeks.current_index();
+        let mut files = Vec::new();
         let (current, exported) = rayon::join(
-            || self.write_week(self.current, current_index, &emails, &mut Vec::new()),
+            || self.write_week(self.current, current_index, &emails, &mut files),
             || self.write_exports(&emails),
         );
         let current = current?;
         exported?;
         let email_count = emails.len();
         drop(emails);
+        // No archived week has more people than the current one: a buffer the size of its
+        // largest file holds each of theirs without growing.
+        let size = files.capacity();
+        drop(files);
         let none = WrittenEmails::default();
-        // Each thread writes its weeks' files through one buffer.
         let mut feed: Vec<FeedEntry> = (0..current_index)
             .into_par_iter()
-            .map_init(Vec::new, |json, index| {
-                self.write_week(&self.weeks.derive(index), index, &none, json)
-            })
+            .map_init(
+                || Vec::with_capacity(size),
+                |files, index| self.write_week(&self.weeks.derive(index), index, &none, files),
+            )
             .collect::<Result<_, _>>()?;
         feed.push(current);
         self.sink.put(
