@@ -501,6 +501,8 @@ struct PastStages {
     dates: Vec<NaiveDate>,
     /// By referral (in the project's order), then by date.
     stages: Vec<Option<Stage>>,
+    /// By date: how many referrals were at each stage.
+    counts: Vec<StageCounts>,
 }
 
 impl PastStages {
@@ -517,13 +519,35 @@ impl PastStages {
                     program.and_then(|p| status(referral, p, rules, date).map(|s| s.stage))
                 })
             })
+            .collect::<Vec<_>>();
+        let counts = (0..dates.len())
+            .map(|column| {
+                count(
+                    stages
+                        .iter()
+                        .skip(column)
+                        .step_by(dates.len())
+                        .flatten()
+                        .copied(),
+                )
+            })
             .collect();
-        Self { dates, stages }
+        Self {
+            dates,
+            stages,
+            counts,
+        }
     }
 
     /// The column of `date`, which must be one of the dates the table was made for.
     fn column(&self, date: NaiveDate) -> Option<usize> {
         self.dates.binary_search(&date).ok()
+    }
+
+    /// How many referrals were at each stage on `date`, one of the table's dates.
+    fn counts_on(&self, date: NaiveDate) -> StageCounts {
+        self.column(date)
+            .map_or_else(StageCounts::default, |column| self.counts[column])
     }
 
     /// The stage of the referral at position `referral` on the column's date.
@@ -558,39 +582,31 @@ fn derive_with<'p>(project: &'p Project, as_of: NaiveDate, past: &PastStages) ->
     let sundays = history_sundays(&week, project.config.report.history_weeks);
     let before_week = past.column(plus_days(week.start, -1));
 
-    let timelines: Vec<(usize, Timeline<'_>)> = project
+    let timelines: Vec<Timeline<'_>> = project
         .referrals
         .par_iter()
         .enumerate()
         .filter_map(|(index, referral)| {
             let program = project.config.programs.get(&referral.program)?;
-            let timeline = Timeline {
+            Some(Timeline {
                 referral,
                 program,
                 now: status(referral, program, rules, as_of),
                 before_week: past.get(index, before_week),
-            };
-            Some((index, timeline))
+            })
         })
         .collect();
 
     let mut history: Vec<HistoryPoint> = sundays
         .iter()
-        .map(|&sunday| {
-            let column = past.column(sunday);
-            HistoryPoint {
-                week: Week::containing(sunday),
-                counts: count(
-                    timelines
-                        .iter()
-                        .filter_map(|(index, _)| past.get(*index, column)),
-                ),
-            }
+        .map(|&sunday| HistoryPoint {
+            week: Week::containing(sunday),
+            counts: past.counts_on(sunday),
         })
         .collect();
     let affiliates: Vec<AffiliateState<'_>> = timelines
         .iter()
-        .filter_map(|(_, timeline)| affiliate_state(timeline, &week, as_of, rules))
+        .filter_map(|timeline| affiliate_state(timeline, &week, as_of, rules))
         .collect();
     let stage_counts = count(affiliates.iter().map(|a| a.status.stage));
     history.push(HistoryPoint {
