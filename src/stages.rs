@@ -804,43 +804,25 @@ fn affiliate_state<'a>(
     let events = events_until(timeline.referral, as_of);
     let window = rules.reply_window_days;
     let emails = communication::emails(events, window);
-    let sales_this_week: Vec<f64> = events
-        .iter()
-        .filter(|e| e.kind == EventKind::Sale && e.date >= week.start)
-        .map(|e| e.amount.unwrap_or(0.0))
-        .collect();
-    let contact_kinds = [
-        EventKind::WelcomeSent,
-        EventKind::NudgeSent,
-        EventKind::Reply,
-        EventKind::FollowUpSent,
-        EventKind::HelpGiven,
-        EventKind::Congratulated,
-        EventKind::LetGo,
-    ];
+    let tally = Tally::of(events, week.start);
     Some(AffiliateState {
         referral: timeline.referral,
         program: timeline.program,
         status,
-        contacted: events.iter().any(|e| e.kind == EventKind::WelcomeSent),
-        sales: events.iter().filter(|e| e.kind == EventKind::Sale).count(),
-        sales_this_week: sales_this_week.len(),
-        amount_this_week: sales_this_week.iter().sum(),
-        first_sale_on: first(events, EventKind::Sale),
-        first_welcome_on: first(events, EventKind::WelcomeSent),
-        last_contact: latest(events, &contact_kinds),
-        minutes_invested: minutes(events),
-        minutes_this_week: minutes(events.iter().filter(|e| e.date >= week.start)),
-        estimated_residual: events
-            .iter()
-            .filter(|e| e.kind == EventKind::Sale)
-            .filter_map(|e| e.amount)
-            .sum::<f64>()
-            * timeline.program.residual_rate.unwrap_or(0.0),
+        contacted: tally.first_welcome_on.is_some(),
+        sales: tally.sales,
+        sales_this_week: tally.sales_this_week,
+        amount_this_week: tally.amount_this_week,
+        first_sale_on: tally.first_sale_on,
+        first_welcome_on: tally.first_welcome_on,
+        last_contact: tally.last_contact,
+        minutes_invested: tally.minutes,
+        minutes_this_week: tally.minutes_this_week,
+        estimated_residual: tally.sale_amounts * timeline.program.residual_rate.unwrap_or(0.0),
         stage_before_week: timeline.before_week,
         unanswered: communication::unanswered(&emails, events, as_of, window),
         emails,
-        replies: events.iter().filter(|e| e.kind == EventKind::Reply).count(),
+        replies: tally.replies,
         bouncing: bouncing(timeline.referral, events),
     })
 }
@@ -855,13 +837,80 @@ fn bouncing(referral: &Referral, events: &[Event]) -> Option<NaiveDate> {
     (address.eq_ignore_ascii_case(&referral.email) && !heard_since).then_some(bounce.date)
 }
 
-fn minutes<'e>(events: impl IntoIterator<Item = &'e Event>) -> u64 {
-    events
-        .into_iter()
-        .filter_map(|e| e.minutes)
-        .map(u64::from)
-        .sum()
+/// What one pass over a referral's events counts for their state.
+struct Tally {
+    sales: usize,
+    sales_this_week: usize,
+    /// The amounts of this week's sales, a sale without one counting as zero.
+    amount_this_week: f64,
+    /// The amounts of every sale that has one.
+    sale_amounts: f64,
+    first_sale_on: Option<NaiveDate>,
+    first_welcome_on: Option<NaiveDate>,
+    last_contact: Option<NaiveDate>,
+    minutes: u64,
+    minutes_this_week: u64,
+    replies: usize,
 }
+
+impl Tally {
+    fn of(events: &[Event], week_start: NaiveDate) -> Self {
+        // Sums start at -0.0, as `Iterator::sum` of floats does, so an empty one is the same.
+        let mut tally = Self {
+            sales: 0,
+            sales_this_week: 0,
+            amount_this_week: -0.0,
+            sale_amounts: -0.0,
+            first_sale_on: None,
+            first_welcome_on: None,
+            last_contact: None,
+            minutes: 0,
+            minutes_this_week: 0,
+            replies: 0,
+        };
+        for event in events {
+            let this_week = event.date >= week_start;
+            let minutes = event.minutes.map_or(0, u64::from);
+            tally.minutes += minutes;
+            if this_week {
+                tally.minutes_this_week += minutes;
+            }
+            match event.kind {
+                EventKind::Sale => {
+                    tally.sales += 1;
+                    tally.first_sale_on.get_or_insert(event.date);
+                    if let Some(amount) = event.amount {
+                        tally.sale_amounts += amount;
+                    }
+                    if this_week {
+                        tally.sales_this_week += 1;
+                        tally.amount_this_week += event.amount.unwrap_or(0.0);
+                    }
+                }
+                EventKind::WelcomeSent => {
+                    tally.first_welcome_on.get_or_insert(event.date);
+                }
+                EventKind::Reply => tally.replies += 1,
+                _ => {}
+            }
+            if CONTACT_KINDS.contains(&event.kind) {
+                tally.last_contact = Some(event.date);
+            }
+        }
+        tally
+    }
+}
+
+/// The events that count as being in touch with a referral.
+const CONTACT_KINDS: [EventKind; 7] = [
+    EventKind::WelcomeSent,
+    EventKind::NudgeSent,
+    EventKind::Reply,
+    EventKind::FollowUpSent,
+    EventKind::HelpGiven,
+    EventKind::Congratulated,
+    EventKind::LetGo,
+];
 
 fn metrics(affiliates: &[AffiliateState<'_>]) -> Metrics {
     let mut m = Metrics {

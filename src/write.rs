@@ -99,6 +99,8 @@ pub struct Staging {
     /// The output as the user wrote it, for messages.
     shown: PathBuf,
     dir: PathBuf,
+    /// Whether there is a previous output to compare each file with; a first build has none.
+    previous: bool,
     /// Files put so far.
     files: AtomicUsize,
     /// The files put whose bytes are the same in the previous output, relative to the output:
@@ -122,6 +124,7 @@ impl Staging {
         let dir = place.staging();
         fs::create_dir(&dir).map_err(|err| write_failed(out, &err))?;
         Ok(Self {
+            previous: place.out.is_dir(),
             place,
             shown: out.to_path_buf(),
             dir,
@@ -191,7 +194,8 @@ impl Staging {
     /// previous output: then it is only noted, for [`Staging::finish`] to link.
     fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
         self.files.fetch_add(1, Ordering::Relaxed);
-        if same_bytes(&self.place.out.join(relative), bytes)
+        if self.previous
+            && same_bytes(&self.place.out.join(relative), bytes)
             && let Ok(mut unchanged) = self.unchanged.lock()
         {
             unchanged.push(relative.to_owned());

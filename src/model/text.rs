@@ -85,8 +85,11 @@ pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
     if !is_date_shaped(value) {
         return Err(format!("`{value}` is not a date in YYYY-MM-DD form"));
     }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| format!("`{value}` is not a real calendar date"))
+    let number = |range: std::ops::Range<usize>| value[range].parse::<u32>().unwrap_or(0);
+    // Four digits always fit an `i32`.
+    let year = i32::try_from(number(0..4)).unwrap_or(0);
+    NaiveDate::from_ymd_opt(year, number(5..7), number(8..10))
+        .ok_or_else(|| format!("`{value}` is not a real calendar date"))
 }
 
 /// How to write a date that is not `YYYY-MM-DD`, with the intended date spelled out where the

@@ -11,6 +11,7 @@ use email_encoding::headers::rfc2047;
 use email_encoding::headers::writer::EmailWriter;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::address::Envelope;
 use lettre::{Address, Message};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -725,7 +726,11 @@ fn build_message(
         .singlepart(SinglePart::plain(text.to_owned()))
         .singlepart(SinglePart::html(html_document));
     let message_id = action_message_id(facts);
+    // Given, the envelope is not parsed back out of the headers just written.
+    let envelope = Envelope::new(Some(from.email.clone()), vec![to.email.clone()])
+        .map_err(|err| format!("cannot build the email: {err}"))?;
     let message = Message::builder()
+        .envelope(envelope)
         .from(from)
         .to(to)
         .raw_header(subject_header(subject))

@@ -53,13 +53,15 @@ pub fn to_plain_text(escaped_markdown: &str) -> String {
 /// Undoes [`escape`]: a backslash before ASCII punctuation is dropped.
 fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' && chars.peek().is_some_and(char::is_ascii_punctuation) {
-            continue;
+    let mut copied = 0;
+    // Both bytes are ASCII, so every cut falls between characters.
+    for (index, pair) in text.as_bytes().windows(2).enumerate() {
+        if pair[0] == b'\\' && pair[1].is_ascii_punctuation() {
+            out.push_str(&text[copied..index]);
+            copied = index + 1;
         }
-        out.push(c);
     }
+    out.push_str(&text[copied..]);
     out
 }
 
