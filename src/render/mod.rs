@@ -7,6 +7,7 @@ mod charts;
 mod emails;
 mod exports;
 mod format;
+mod json;
 mod markdown;
 mod pages;
 
@@ -333,7 +334,7 @@ impl Renderer<'_> {
         let folder = format!("weeks/{}/", week.week.label);
         let email_path = |id: &str, kind: ActionKind| emails.eml_path(id, kind);
         let report = Report::new(week, &email_path, self.naming);
-        write_json(&report, out)?;
+        json::write_report(&report, out)?;
         self.sink.put(&format!("{folder}report.json"), out)?;
         if is_current {
             self.sink.put("report.json", out)?;
@@ -389,13 +390,4 @@ pub fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
 ) -> String {
     let noun = if n == N::from(1) { one } else { many };
     format!("{n} {noun}")
-}
-
-/// `report.json`'s bytes into `json`, replacing what it held.
-fn write_json(report: &Report, json: &mut Vec<u8>) -> Result<(), Diagnostic> {
-    json.clear();
-    serde_json::to_writer_pretty(&mut *json, report)
-        .map_err(|err| Diagnostic::error("report.json", err.to_string()))?;
-    json.push(b'\n');
-    Ok(())
 }
