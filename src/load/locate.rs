@@ -17,6 +17,17 @@ pub enum Key<'a> {
 /// block sequences and one-line flow mappings (`- { date: …, type: … }`), which is what the
 /// content format uses; anything else falls back to the nearest enclosing key it found.
 pub fn locate(text: &str, keys: &[Key<'_>]) -> Option<Location> {
+    if let [Key::Field(name)] = keys {
+        // One top-level key, the usual question: the lines need no numbering up front.
+        let pattern = format!("{name}:");
+        return text.lines().enumerate().find_map(|(line, text)| {
+            let column = field_column(text, &pattern, 0, true)?;
+            Some(Location {
+                line: line + 1,
+                column: column + 1,
+            })
+        });
+    }
     let lines: Vec<&str> = text.lines().collect();
     let mut scope = 0..lines.len();
     let mut indent = 0;
@@ -48,29 +59,37 @@ fn find_field(
     name: &str,
 ) -> Option<(usize, usize)> {
     let pattern = format!("{name}:");
-    for index in scope {
-        let line = lines[index];
-        let mut search_from = 0;
-        while let Some(position) = line[search_from..].find(&pattern) {
-            let at = search_from + position;
-            let before = line[..at].trim_end();
-            let starts_key = before.is_empty()
-                || before.ends_with('{')
-                || before.ends_with(',')
-                || before.ends_with('-');
-            let indented_right = if top_level { at == 0 } else { at >= indent };
-            if indented_right && starts_key {
-                let value_start = at + pattern.len();
-                let skipped = line[value_start..].len() - line[value_start..].trim_start().len();
-                let column = if line[value_start..].trim().is_empty() {
-                    at
-                } else {
-                    value_start + skipped
-                };
-                return Some((index, column));
-            }
-            search_from = at + pattern.len();
+    scope.into_iter().find_map(|index| {
+        Some((
+            index,
+            field_column(lines[index], &pattern, indent, top_level)?,
+        ))
+    })
+}
+
+/// Where the value of the key `pattern` (`name:`) starts on `line`, or the key itself when
+/// its value is on the lines below: when the key is at column 0 (`top_level`) or at `indent`
+/// or deeper.
+fn field_column(line: &str, pattern: &str, indent: usize, top_level: bool) -> Option<usize> {
+    let mut search_from = 0;
+    while let Some(position) = line[search_from..].find(pattern) {
+        let at = search_from + position;
+        let before = line[..at].trim_end();
+        let starts_key = before.is_empty()
+            || before.ends_with('{')
+            || before.ends_with(',')
+            || before.ends_with('-');
+        let indented_right = if top_level { at == 0 } else { at >= indent };
+        if indented_right && starts_key {
+            let value_start = at + pattern.len();
+            let skipped = line[value_start..].len() - line[value_start..].trim_start().len();
+            return Some(if line[value_start..].trim().is_empty() {
+                at
+            } else {
+                value_start + skipped
+            });
         }
+        search_from = at + pattern.len();
     }
     None
 }
