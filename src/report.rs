@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use chrono::NaiveDate;
-use serde::ser::SerializeMap;
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use sha2::{Digest, Sha256};
@@ -13,24 +13,98 @@ use crate::model::{ActionKind, Referral, Stage};
 use crate::money;
 use crate::stages::{Cohort, Communication, Derived, HistoryPoint, Metrics, StageCounts, Urgency};
 
-/// `report.json`, exactly as DESIGN specifies. Borrows the records' ids and names.
-#[derive(Debug, Serialize)]
-pub struct Report<'p> {
-    pub week: String,
+/// `report.json`, exactly as DESIGN specifies. Borrows the derived week: each referral's
+/// entry is made as it is written, so that no copy of the week waits in memory.
+#[derive(Serialize)]
+pub struct Report<'r, 'p> {
+    pub week: &'r str,
     pub week_start: NaiveDate,
     pub week_end: NaiveDate,
     pub as_of: NaiveDate,
     pub stage_counts: StageCountsView,
     /// Sorted by id.
-    pub affiliates: Vec<AffiliateView<'p>>,
+    pub affiliates: Affiliates<'r, 'p>,
     /// Sorted by id.
     pub transitions: Vec<TransitionView<'p>>,
-    pub metrics: Metrics,
+    pub metrics: &'r Metrics,
     pub history: Vec<HistoryView>,
     /// The last `cohort_months` months of referrals, oldest first.
-    pub cohorts: Vec<Cohort>,
+    pub cohorts: &'r [Cohort],
     /// Which emails get answers.
-    pub communication: Communication,
+    pub communication: &'r Communication,
+}
+
+/// Every referral of a week in `report.json`, sorted by the id shown, each entry made as it
+/// is written.
+pub struct Affiliates<'r, 'p> {
+    derived: &'r Derived<'p>,
+    email_path: &'r dyn Fn(&str, ActionKind) -> Option<String>,
+    naming: Naming<'r>,
+    /// Pseudonyms sort in another order than ids: each with its referral's position in
+    /// `derived.affiliates`. Empty when referrals are shown by id, in the derived order.
+    pseudonyms: Vec<(String, usize)>,
+}
+
+impl<'r, 'p> Affiliates<'r, 'p> {
+    fn new(
+        derived: &'r Derived<'p>,
+        email_path: &'r dyn Fn(&str, ActionKind) -> Option<String>,
+        naming: Naming<'r>,
+    ) -> Self {
+        let mut pseudonyms = Vec::new();
+        if let Naming::Public { .. } = naming {
+            pseudonyms = derived
+                .affiliates
+                .iter()
+                .enumerate()
+                .map(|(index, a)| (naming.id(&a.referral.id).into_owned(), index))
+                .collect();
+            pseudonyms.sort();
+        }
+        Self {
+            derived,
+            email_path,
+            naming,
+            pseudonyms,
+        }
+    }
+
+    /// The entry of the referral at `index` in `derived.affiliates`, shown as `id`.
+    fn view<'v>(&'v self, index: usize, id: Cow<'v, str>) -> AffiliateView<'v> {
+        let a = &self.derived.affiliates[index];
+        AffiliateView {
+            id,
+            name: self.naming.name(&a.referral.name),
+            program: &a.program.id,
+            stage: a.status.stage,
+            next_action: a.status.action.map(|action| ActionView {
+                kind: action.kind,
+                due: action.due,
+                overdue: self.derived.week.urgency(action.due) == Urgency::Overdue,
+                email: (self.email_path)(&a.referral.id, action.kind),
+            }),
+            sales: a.sales,
+            first_sale_on: a.first_sale_on,
+            minutes_invested: a.minutes_invested,
+            estimated_residual: a.estimated_residual,
+        }
+    }
+}
+
+impl Serialize for Affiliates<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut list = serializer.serialize_seq(Some(self.derived.affiliates.len()))?;
+        if self.pseudonyms.is_empty() {
+            for (index, a) in self.derived.affiliates.iter().enumerate() {
+                list.serialize_element(&self.view(index, Cow::Borrowed(&a.referral.id)))?;
+            }
+        } else {
+            for (pseudonym, index) in &self.pseudonyms {
+                list.serialize_element(&self.view(*index, Cow::Borrowed(pseudonym)))?;
+            }
+        }
+        list.end()
+    }
 }
 
 /// All eight stage counts as an object, in table order.
@@ -131,35 +205,14 @@ impl Naming<'_> {
     }
 }
 
-impl<'p> Report<'p> {
+impl<'r, 'p> Report<'r, 'p> {
     /// Builds the report view. `email_path` gives the `.eml` written for a referral's
     /// action, if any.
     pub fn new(
-        derived: &Derived<'p>,
-        email_path: &dyn Fn(&str, ActionKind) -> Option<String>,
-        naming: Naming<'_>,
+        derived: &'r Derived<'p>,
+        email_path: &'r dyn Fn(&str, ActionKind) -> Option<String>,
+        naming: Naming<'r>,
     ) -> Self {
-        let mut affiliates: Vec<AffiliateView<'p>> = derived
-            .affiliates
-            .iter()
-            .map(|a| AffiliateView {
-                id: naming.id(&a.referral.id),
-                name: naming.name(&a.referral.name),
-                program: &a.program.id,
-                stage: a.status.stage,
-                next_action: a.status.action.map(|action| ActionView {
-                    kind: action.kind,
-                    due: action.due,
-                    overdue: derived.week.urgency(action.due) == Urgency::Overdue,
-                    email: email_path(&a.referral.id, action.kind),
-                }),
-                sales: a.sales,
-                first_sale_on: a.first_sale_on,
-                minutes_invested: a.minutes_invested,
-                estimated_residual: a.estimated_residual,
-            })
-            .collect();
-        affiliates.sort_by(|a, b| a.id.cmp(&b.id));
         let mut transitions: Vec<TransitionView<'p>> = derived
             .transitions
             .iter()
@@ -171,17 +224,17 @@ impl<'p> Report<'p> {
             .collect();
         transitions.sort_by(|a, b| a.id.cmp(&b.id));
         Self {
-            week: derived.week.label.clone(),
+            week: &derived.week.label,
             week_start: derived.week.start,
             week_end: derived.week.end,
             as_of: derived.as_of,
             stage_counts: StageCountsView(derived.stage_counts),
-            affiliates,
+            affiliates: Affiliates::new(derived, email_path, naming),
             transitions,
-            metrics: derived.metrics.clone(),
+            metrics: &derived.metrics,
             history: derived.history.iter().map(HistoryView::from).collect(),
-            cohorts: derived.cohorts.clone(),
-            communication: derived.communication.clone(),
+            cohorts: &derived.cohorts,
+            communication: &derived.communication,
         }
     }
 }

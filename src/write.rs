@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io;
+use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +14,7 @@ use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 use crate::console::tell;
 use crate::diagnostic::Diagnostic;
 use crate::lock::{self, Lock};
-use crate::render::Sink;
+use crate::render::{Produce, Sink};
 
 /// The output folder inside the root when `--out` is not given.
 pub const DEFAULT_OUT: &str = "output";
@@ -229,6 +229,172 @@ impl Sink for Staging {
         self.write(path, bytes)
             .map_err(|err| write_failed(&self.shown, &err))
     }
+
+    fn put_streamed(&self, paths: &[&str], produce: &mut Produce<'_>) -> Result<(), Diagnostic> {
+        let failed = |err: &io::Error| write_failed(&self.shown, err);
+        let targets = paths
+            .iter()
+            .map(|relative| self.target(relative))
+            .collect::<io::Result<_>>()
+            .map_err(|err| failed(&err))?;
+        let mut tee = Tee {
+            staging: self,
+            targets,
+            failure: None,
+        };
+        if let Err(problem) = produce(&mut tee) {
+            return Err(tee.failure.as_ref().map_or(problem, failed));
+        }
+        for (relative, target) in paths.iter().zip(tee.targets) {
+            self.files.fetch_add(1, Ordering::Relaxed);
+            if target.finish(self).map_err(|err| failed(&err))?
+                && let Ok(mut unchanged) = self.unchanged.lock()
+            {
+                unchanged.push((*relative).to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Staging {
+    /// Where a streamed file goes: compared with the previous output's copy as it comes when
+    /// there is one, else written.
+    fn target(&self, relative: &str) -> io::Result<Target> {
+        let old = self.place.out.join(relative);
+        let path = self.dir.join(relative);
+        if self.previous
+            && fs::metadata(&old).is_ok_and(|m| m.is_file())
+            && let Ok(previous) = fs::File::open(&old)
+        {
+            return Ok(Target::Same {
+                previous,
+                matched: 0,
+                scratch: Vec::new(),
+                path,
+            });
+        }
+        self.create(&path).map(Target::Written)
+    }
+
+    /// Creates the file at `path` in the staging folder, and the folders it needs.
+    fn create(&self, path: &Path) -> io::Result<fs::File> {
+        if let Some(folder) = path.parent() {
+            self.make_folder(folder)?;
+        }
+        fs::File::create(path)
+    }
+}
+
+/// Hands each piece of a streamed file to every path it goes to, remembering the first
+/// failure to write (the producer only sees it as its own error).
+struct Tee<'s> {
+    staging: &'s Staging,
+    targets: Vec<Target>,
+    failure: Option<io::Error>,
+}
+
+impl io::Write for Tee<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        for target in &mut self.targets {
+            if let Err(err) = target.write(self.staging, bytes) {
+                self.failure = Some(io::Error::new(err.kind(), err.to_string()));
+                return Err(err);
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One file of a streamed put.
+enum Target {
+    /// Every byte so far is the same as in the previous output's copy, read alongside; no
+    /// file is written unless a difference turns up.
+    Same {
+        previous: fs::File,
+        matched: u64,
+        /// Holds the previous copy's next piece.
+        scratch: Vec<u8>,
+        /// Where the file goes in the staging folder if it differs.
+        path: PathBuf,
+    },
+    /// Being written into the staging folder.
+    Written(fs::File),
+}
+
+impl Target {
+    fn write(&mut self, staging: &Staging, bytes: &[u8]) -> io::Result<()> {
+        if let Target::Same {
+            previous,
+            matched,
+            scratch,
+            path,
+        } = self
+        {
+            scratch.resize(bytes.len(), 0);
+            if read_full(previous, scratch)? == bytes.len() && scratch[..] == *bytes {
+                *matched += bytes.len() as u64;
+                return Ok(());
+            }
+            let file = diverge(staging, path, previous, *matched)?;
+            *self = Target::Written(file);
+        }
+        match self {
+            Target::Written(file) => file.write_all(bytes),
+            Target::Same { .. } => Ok(()),
+        }
+    }
+
+    /// Ends the file; `true` when it is the same as the previous output's copy, which then
+    /// stands for it.
+    fn finish(self, staging: &Staging) -> io::Result<bool> {
+        match self {
+            Target::Same {
+                mut previous,
+                matched,
+                path,
+                ..
+            } => {
+                if read_full(&mut previous, &mut [0])? == 0 {
+                    return Ok(true);
+                }
+                diverge(staging, &path, &mut previous, matched).map(|_| false)
+            }
+            Target::Written(_) => Ok(false),
+        }
+    }
+}
+
+/// Starts writing a streamed file that turned out to differ from the previous output's
+/// copy: the staging file begins with the `matched` bytes the two share.
+fn diverge(
+    staging: &Staging,
+    path: &Path,
+    previous: &mut fs::File,
+    matched: u64,
+) -> io::Result<fs::File> {
+    let mut file = staging.create(path)?;
+    previous.seek(io::SeekFrom::Start(0))?;
+    io::copy(&mut previous.take(matched), &mut file)?;
+    Ok(file)
+}
+
+/// Reads into `buffer` until it is full or the file ends; returns how many bytes it holds.
+fn read_full(file: &mut fs::File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 impl Drop for Staging {
@@ -354,5 +520,65 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_dir_all(path) {
         Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    /// Streams `text` into each path, a few bytes at a time, as a large file comes.
+    fn stream(staging: &Staging, paths: &[&str], text: &str) {
+        staging
+            .put_streamed(paths, &mut |writer| {
+                for piece in text.as_bytes().chunks(3) {
+                    writer
+                        .write_all(piece)
+                        .map_err(|err| Diagnostic::error("test", err.to_string()))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// A streamed file the same as before keeps its inode; one that starts the same and then
+    /// differs, ends early or runs on is written whole.
+    #[test]
+    fn streamed_files_are_compared_with_the_previous_output_as_they_come() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("output");
+        let files = [
+            ("report.json", "abcdefghij", "abcdefghij"),
+            ("weeks/a/report.json", "abcdefghij", "abcdefghijk"),
+            ("weeks/b/report.json", "abcdefghij", "abcdefg"),
+            ("weeks/c/report.json", "abcdefghij", "abcdeXghij"),
+        ];
+        let staging = Staging::begin(&out).unwrap();
+        for (path, before, _) in files {
+            stream(&staging, &[path], before);
+        }
+        assert_eq!(staging.finish().unwrap(), files.len());
+        let inode = |path: &str| fs::metadata(out.join(path)).unwrap().ino();
+        let inodes: Vec<u64> = files.iter().map(|(path, ..)| inode(path)).collect();
+
+        // The first file also goes to a path that had none.
+        let staging = Staging::begin(&out).unwrap();
+        stream(&staging, &[files[0].0, "weeks/d/report.json"], files[0].2);
+        for (path, _, after) in &files[1..] {
+            stream(&staging, &[path], after);
+        }
+        assert_eq!(staging.finish().unwrap(), files.len() + 1);
+        for ((path, _, after), before) in files.iter().zip(inodes) {
+            assert_eq!(
+                fs::read_to_string(out.join(path)).unwrap(),
+                *after,
+                "{path}"
+            );
+            assert_eq!(inode(path) == before, *path == "report.json", "{path}");
+        }
+        let added = fs::read_to_string(out.join("weeks/d/report.json")).unwrap();
+        assert_eq!(added, files[0].2);
     }
 }

@@ -1,22 +1,28 @@
 //! `report.json`'s bytes: `serde_json`'s pretty layout (two-space indents), with each line
 //! break and its indent written at once instead of one indent step at a time.
 
-use std::io;
+use std::io::{self, Write as _};
 
 use serde_json::ser::Formatter;
 
 use crate::diagnostic::Diagnostic;
 use crate::report::Report;
 
-/// `report.json`'s bytes into `json`, replacing what it held.
-pub fn write_report(report: &Report, json: &mut Vec<u8>) -> Result<(), Diagnostic> {
-    json.clear();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut *json, Pretty::default());
-    serde::Serialize::serialize(report, &mut serializer)
-        .map_err(|err| Diagnostic::error("report.json", err.to_string()))?;
-    json.push(b'\n');
-    Ok(())
+/// `report.json`'s bytes into `writer`, in pieces of [`PIECE`] bytes: a report of many
+/// referrals is never held whole.
+pub fn write_report(report: &Report, writer: &mut dyn io::Write) -> Result<(), Diagnostic> {
+    let mut buffered = io::BufWriter::with_capacity(PIECE, writer);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut buffered, Pretty::default());
+    let failed = |err: &dyn std::error::Error| Diagnostic::error("report.json", err.to_string());
+    serde::Serialize::serialize(report, &mut serializer).map_err(|err| failed(&err))?;
+    buffered
+        .write_all(b"\n")
+        .and_then(|()| buffered.flush())
+        .map_err(|err| failed(&err))
 }
+
+/// How many bytes of `report.json` are handed on at a time.
+const PIECE: usize = 1 << 16;
 
 /// A line break followed by the deepest indent a report reaches, and more.
 const BREAKS: &[u8; 65] = b"\n                                                                ";

@@ -32,7 +32,15 @@ use pages::{EMAILS_PER_PAGE, EmailsPage, PageSettings, Pager, Pages, ReportPage}
 pub trait Sink: Sync {
     /// Takes one file; `path` is relative to the output folder, with `/` between folders.
     fn put(&self, path: &str, bytes: &[u8]) -> Result<(), Diagnostic>;
+
+    /// Takes one file as `produce` writes it, piece by piece, for a file too large to hold
+    /// whole; the same bytes go to each of `paths`. Fails with `produce`'s problem, or with
+    /// the sink's own when writing failed.
+    fn put_streamed(&self, paths: &[&str], produce: &mut Produce<'_>) -> Result<(), Diagnostic>;
 }
+
+/// Writes a file's bytes into the writer it is given.
+pub type Produce<'a> = dyn FnMut(&mut dyn std::io::Write) -> Result<(), Diagnostic> + 'a;
 
 /// A sink that keeps nothing: `check` renders everything and writes nothing.
 #[derive(Debug, Default)]
@@ -41,6 +49,10 @@ pub struct Discard;
 impl Sink for Discard {
     fn put(&self, _path: &str, _bytes: &[u8]) -> Result<(), Diagnostic> {
         Ok(())
+    }
+
+    fn put_streamed(&self, _paths: &[&str], produce: &mut Produce<'_>) -> Result<(), Diagnostic> {
+        produce(&mut std::io::sink())
     }
 }
 
@@ -279,7 +291,7 @@ impl Renderer<'_> {
         let email_count = emails.len();
         drop(emails);
         // No archived week has more people than the current one: a buffer the size of its
-        // largest file holds each of theirs without growing.
+        // largest page holds each of theirs without growing.
         let size = files.capacity();
         drop(files);
         let none = WrittenEmails::default();
@@ -322,7 +334,8 @@ impl Renderer<'_> {
 
     /// One week's archived page and report; for the current week also the main ones.
     /// `emails` are the emails written in this week (none for an archived week); `out` is a
-    /// buffer that holds each file in turn. Returns what the feed says about the week.
+    /// buffer that holds each page in turn, while `report.json` is written as it is made.
+    /// Returns what the feed says about the week.
     fn write_week(
         &self,
         week: &Derived<'_>,
@@ -334,11 +347,15 @@ impl Renderer<'_> {
         let folder = format!("weeks/{}/", week.week.label);
         let email_path = |id: &str, kind: ActionKind| emails.eml_path(id, kind);
         let report = Report::new(week, &email_path, self.naming);
-        json::write_report(&report, out)?;
-        self.sink.put(&format!("{folder}report.json"), out)?;
-        if is_current {
-            self.sink.put("report.json", out)?;
-        }
+        let archived_json = format!("{folder}report.json");
+        let json_paths: &[&str] = if is_current {
+            &[&archived_json, "report.json"]
+        } else {
+            &[&archived_json]
+        };
+        self.sink.put_streamed(json_paths, &mut |writer| {
+            json::write_report(&report, writer)
+        })?;
         let archived = self.page_settings(index, is_current, "../../");
         let latest = is_current.then(|| self.page_settings(index, true, ""));
         let settings = latest.as_ref().unwrap_or(&archived);

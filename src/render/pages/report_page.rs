@@ -72,16 +72,16 @@ pub struct PageReport<'a> {
 }
 
 impl<'a> PageReport<'a> {
-    fn new(report: &'a Report) -> Self {
+    fn new(report: &'a Report<'a, '_>) -> Self {
         Self {
-            week: &report.week,
+            week: report.week,
             week_start: report.week_start,
             week_end: report.week_end,
             as_of: report.as_of,
             stage_counts: report.stage_counts,
-            metrics: &report.metrics,
+            metrics: report.metrics,
             history: &report.history,
-            communication: &report.communication,
+            communication: report.communication,
         }
     }
 }
@@ -239,7 +239,7 @@ impl<'a> ReportPage<'a> {
     pub fn new(
         project: &'a Project,
         derived: &Derived<'_>,
-        report: &'a Report,
+        report: &'a Report<'a, '_>,
         emails: &WrittenEmails,
         naming: Naming<'_>,
         settings: &'a PageSettings<'a>,
