@@ -2,6 +2,8 @@
 //! `communication.csv` for spreadsheets, `agenda.ics` for calendars and `feed.xml` (Atom)
 //! for feed readers.
 
+use std::io::{self, Write as _};
+
 use atom_syndication::{Entry, Feed, FixedDateTime, Generator, Link, Person, Text};
 use chrono::{NaiveDate, NaiveTime};
 use icalendar::{Calendar, Component, EventLike};
@@ -9,15 +11,18 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{ActionKind, Project, Stage};
+use crate::render::PIECE;
 use crate::render::emails::WrittenEmails;
 use crate::render::format::{action_step, money, stage_label};
 use crate::report::Naming;
 use crate::stages::{Derived, NextAction, Urgency};
 
-/// The "Everyone" table as CSV, one row per referral sorted by id.
-pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
+/// The "Everyone" table as CSV into `out`, one row per referral sorted by id.
+pub fn everyone_csv(derived: &Derived<'_>, out: &mut dyn io::Write) -> Result<(), Diagnostic> {
     let failed = |err: csv::Error| Diagnostic::error("report.csv", err.to_string());
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .buffer_capacity(PIECE)
+        .from_writer(out);
     writer
         .write_record([
             "id",
@@ -65,7 +70,7 @@ pub fn everyone_csv(derived: &Derived<'_>) -> Result<Vec<u8>, Diagnostic> {
             .map_err(failed)?;
     }
     writer
-        .into_inner()
+        .flush()
         .map_err(|err| Diagnostic::error("report.csv", err.to_string()))
 }
 
@@ -112,16 +117,23 @@ fn calendar_summary(kind: ActionKind, name: &str) -> String {
     }
 }
 
-/// One all-day event per next action, on its due date (overdue ones on D). UIDs depend
-/// only on the referral and the kind, so a subscribed calendar updates rather than
+/// One all-day event per next action, on its due date (overdue ones on D), into `out`. UIDs
+/// depend only on the referral and the kind, so a subscribed calendar updates rather than
 /// duplicates.
-pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails) -> String {
+pub fn agenda_ics(
+    derived: &Derived<'_>,
+    emails: &WrittenEmails,
+    out: &mut dyn io::Write,
+) -> Result<(), Diagnostic> {
     let stamp = derived.as_of.and_time(NaiveTime::MIN).and_utc();
     // Events are written one by one into the calendar's frame rather than collected into a
     // `Calendar`, whose model of every property costs far more memory than the text.
     let frame = Calendar::new().name("affrel actions").done().to_string();
     let (head, tail) = frame.split_at(frame.rfind("END:VCALENDAR").unwrap_or(frame.len()));
-    let mut out = String::from(head);
+    let mut out = io::BufWriter::with_capacity(PIECE, out);
+    let failed = |err: io::Error| Diagnostic::error("agenda.ics", err.to_string());
+    out.write_all(head.as_bytes()).map_err(failed)?;
+    let mut text = String::new();
     for a in &derived.affiliates {
         let Some(action) = a.status.action else {
             continue;
@@ -143,11 +155,14 @@ pub fn agenda_ics(derived: &Derived<'_>, emails: &WrittenEmails) -> String {
             .ends(day.succ_opt().unwrap_or(day))
             .timestamp(stamp)
             .done();
+        text.clear();
         // Writing into a String cannot fail.
-        let _ = event.fmt_write(&mut out);
+        let _ = event.fmt_write(&mut text);
+        out.write_all(text.as_bytes()).map_err(failed)?;
     }
-    out.push_str(tail);
-    out
+    out.write_all(tail.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(failed)
 }
 
 /// What the feed says about one week, taken while the week is at hand.

@@ -6,10 +6,11 @@ use std::io::{self, Write as _};
 use serde_json::ser::Formatter;
 
 use crate::diagnostic::Diagnostic;
+use crate::render::PIECE;
 use crate::report::Report;
 
-/// `report.json`'s bytes into `writer`, in pieces of [`PIECE`] bytes: a report of many
-/// referrals is never held whole.
+/// `report.json`'s bytes into `writer`, a [`PIECE`] at a time: a report of many referrals
+/// is never held whole.
 pub fn write_report(report: &Report, writer: &mut dyn io::Write) -> Result<(), Diagnostic> {
     let mut buffered = io::BufWriter::with_capacity(PIECE, writer);
     let mut serializer = serde_json::Serializer::with_formatter(&mut buffered, Pretty::default());
@@ -20,9 +21,6 @@ pub fn write_report(report: &Report, writer: &mut dyn io::Write) -> Result<(), D
         .and_then(|()| buffered.flush())
         .map_err(|err| failed(&err))
 }
-
-/// How many bytes of `report.json` are handed on at a time.
-const PIECE: usize = 1 << 16;
 
 /// A line break followed by the deepest indent a report reaches, and more.
 const BREAKS: &[u8; 65] = b"\n                                                                ";

@@ -39,6 +39,9 @@ pub trait Sink: Sync {
     fn put_streamed(&self, paths: &[&str], produce: &mut Produce<'_>) -> Result<(), Diagnostic>;
 }
 
+/// How many bytes of a streamed file are handed to the sink at a time.
+pub const PIECE: usize = 1 << 16;
+
 /// Writes a file's bytes into the writer it is given.
 pub type Produce<'a> = dyn FnMut(&mut dyn std::io::Write) -> Result<(), Diagnostic> + 'a;
 
@@ -323,11 +326,12 @@ impl Renderer<'_> {
             return Ok(());
         }
         let (sink, current) = (self.sink, self.current);
-        sink.put(
-            "agenda.ics",
-            exports::agenda_ics(current, emails).as_bytes(),
-        )?;
-        sink.put("report.csv", &exports::everyone_csv(current)?)?;
+        sink.put_streamed(&["agenda.ics"], &mut |out| {
+            exports::agenda_ics(current, emails, out)
+        })?;
+        sink.put_streamed(&["report.csv"], &mut |out| {
+            exports::everyone_csv(current, out)
+        })?;
         sink.put("cohorts.csv", &exports::cohorts_csv(current)?)?;
         sink.put("communication.csv", &exports::communication_csv(current)?)
     }
