@@ -199,9 +199,11 @@ impl Naming<'_> {
     }
 
     /// What to call a referral on a page: the name, or the pseudonym.
-    pub fn label(&self, referral: &Referral) -> String {
-        self.name(&referral.name)
-            .map_or_else(|| self.id(&referral.id).into_owned(), str::to_owned)
+    pub fn label<'r>(&self, referral: &'r Referral) -> Cow<'r, str> {
+        match self.name(&referral.name) {
+            Some(name) => Cow::Borrowed(name),
+            None => self.id(&referral.id),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::model::{ActionKind, Stage};
 use crate::report::Naming;
 use crate::stages::{AffiliateState, COHORT_DAYS, Cohort, Communication, Derived, EmailReplies};
 
+use super::first_sorted;
 use super::format::{money, percent, stage_label, time_invested};
 
 /// Most points the time-against-return chart draws; `report.json` has everyone.
@@ -412,13 +413,12 @@ pub fn returns(derived: &Derived<'_>, naming: Naming<'_>) -> ReturnChart {
         .filter(|a| a.minutes_invested > 0 || a.estimated_residual > 0.0)
         .collect();
     let total = plotted.len();
-    plotted.sort_by(|a, b| {
+    first_sorted(&mut plotted, POINTS_DRAWN, |a, b| {
         b.minutes_invested
             .cmp(&a.minutes_invested)
             .then(b.estimated_residual.total_cmp(&a.estimated_residual))
             .then_with(|| a.referral.id.cmp(&b.referral.id))
     });
-    plotted.truncate(POINTS_DRAWN);
     let max_hours = plotted
         .iter()
         .map(|a| a.minutes_invested as f64 / 60.0)
@@ -438,7 +438,7 @@ pub fn returns(derived: &Derived<'_>, naming: Naming<'_>) -> ReturnChart {
             let x = x_of(a.minutes_invested as f64 / 60.0);
             let near_right = x > f64::midpoint(left, right);
             ReturnPoint {
-                who: naming.label(a.referral),
+                who: naming.label(a.referral).into_owned(),
                 stage: a.status.stage,
                 stage_label: stage_label(a.status.stage),
                 time: time_invested(a.minutes_invested).unwrap_or_else(|| "no time".to_owned()),

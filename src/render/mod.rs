@@ -11,6 +11,8 @@ mod json;
 mod markdown;
 mod pages;
 
+use std::cmp::Ordering;
+
 use rayon::prelude::{
     IndexedParallelIterator, IntoParallelIterator, ParallelIterator, ParallelSlice,
 };
@@ -403,6 +405,18 @@ fn template_help(message: &str, otherwise: &str) -> String {
     }
 }
 
+/// Sorts `items` by `order` and keeps the first `n`, without sorting the ones left out.
+/// `order` tells every two items apart, so the result is the one a full sort gives.
+pub fn first_sorted<T>(items: &mut Vec<T>, n: usize, order: impl Fn(&T, &T) -> Ordering) {
+    if items.len() > n {
+        if let Some(last) = n.checked_sub(1) {
+            items.select_nth_unstable_by(last, &order);
+        }
+        items.truncate(n);
+    }
+    items.sort_unstable_by(order);
+}
+
 /// "1 email", "3 emails".
 pub fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
     n: N,
@@ -411,4 +425,22 @@ pub fn plural<N: std::fmt::Display + PartialEq + From<u8> + Copy>(
 ) -> String {
     let noun = if n == N::from(1) { one } else { many };
     format!("{n} {noun}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_sorted;
+
+    /// The first `n` are those of a full sort, in its order, however many there are.
+    #[test]
+    fn first_sorted_keeps_what_a_full_sort_puts_first() {
+        let items: Vec<(u32, u32)> = (0..500).map(|i| ((i * 7919) % 97, i)).collect();
+        let mut sorted = items.clone();
+        sorted.sort_unstable();
+        for n in [0, 1, 2, 50, 96, 499, 500, 501, 1000] {
+            let mut kept = items.clone();
+            first_sorted(&mut kept, n, Ord::cmp);
+            assert_eq!(kept, sorted[..n.min(sorted.len())], "n = {n}");
+        }
+    }
 }

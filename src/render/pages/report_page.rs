@@ -2,6 +2,7 @@
 //! actions and why each is due, the summary, stages, changes, trend, programs and everyone,
 //! each list bounded so that the page stays small.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -16,7 +17,7 @@ use crate::model::{ActionKind, Project, Rules, Stage};
 use crate::money::cents;
 use crate::render::charts::{self, Answers, Cohorts, ReturnChart};
 use crate::render::emails::WrittenEmails;
-use crate::render::plural;
+use crate::render::{first_sorted, plural};
 use crate::report::{HistoryView, Naming, Report, StageCountsView};
 use crate::stages::{
     AffiliateState, Communication, Derived, Metrics, NextAction, Reason, UPCOMING_LISTED, Urgency,
@@ -342,7 +343,7 @@ fn action_rows(
     emails: &WrittenEmails,
     naming: Naming<'_>,
 ) -> (Vec<ActionRow>, ActionCounts) {
-    let mut pending: Vec<(NaiveDate, String, &AffiliateState<'_>, NextAction)> = derived
+    let mut pending: Vec<(NaiveDate, Cow<'_, str>, &AffiliateState<'_>, NextAction)> = derived
         .affiliates
         .iter()
         .filter_map(|affiliate| {
@@ -355,7 +356,6 @@ fn action_rows(
             ))
         })
         .collect();
-    pending.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let due_now = |action: &NextAction| derived.week.urgency(action.due).is_this_week();
     let due_count = pending
         .iter()
@@ -379,13 +379,16 @@ fn action_rows(
     } else {
         due_count + UPCOMING_LISTED
     };
-    pending.truncate(listed);
+    // People with the same name stay in the order of their ids.
+    first_sorted(&mut pending, listed, |a, b| {
+        (a.0, &a.1, &a.2.referral.id).cmp(&(b.0, &b.1, &b.2.referral.id))
+    });
     let rows = pending
         .into_iter()
         .map(|(due, who, affiliate, action)| {
             let id = &affiliate.referral.id;
             ActionRow {
-                who,
+                who: who.into_owned(),
                 program: affiliate.program.name.clone(),
                 kind: action.kind,
                 step: action_step(action.kind),
@@ -469,7 +472,7 @@ fn transition_rows(derived: &Derived<'_>, naming: Naming<'_>) -> Vec<TransitionR
         .iter()
         .take(CHANGES_LISTED)
         .map(|t| TransitionRow {
-            who: naming.label(t.referral),
+            who: naming.label(t.referral).into_owned(),
             from: t.from,
             from_label: t.from.map(stage_label),
             to: t.to,
@@ -578,7 +581,7 @@ fn program_rows(project: &Project, derived: &Derived<'_>) -> Vec<ProgramRow> {
 }
 
 fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<PersonRow> {
-    let mut ranked: Vec<(Option<NaiveDate>, Stage, String, &AffiliateState<'_>)> = derived
+    let mut ranked: Vec<(Option<NaiveDate>, Stage, Cow<'_, str>, &AffiliateState<'_>)> = derived
         .affiliates
         .iter()
         .map(|a| {
@@ -586,17 +589,22 @@ fn person_rows(derived: &Derived<'_>, naming: Naming<'_>, public: bool) -> Vec<P
             (due, a.status.stage, naming.label(a.referral), a)
         })
         .collect();
-    let rank = |row: &(Option<NaiveDate>, Stage, String, &AffiliateState<'_>)| {
-        (row.0.is_none(), row.0, row.1)
-    };
-    ranked.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.2.cmp(&b.2)));
-    ranked.truncate(PEOPLE_LISTED);
+    // People with the same name stay in the order of their ids.
+    first_sorted(&mut ranked, PEOPLE_LISTED, |a, b| {
+        (a.0.is_none(), a.0, a.1, &a.2, &a.3.referral.id).cmp(&(
+            b.0.is_none(),
+            b.0,
+            b.1,
+            &b.2,
+            &b.3.referral.id,
+        ))
+    });
     ranked
         .into_iter()
         .map(|(due, stage, who, a)| {
             let action = a.status.action;
             PersonRow {
-                who,
+                who: who.into_owned(),
                 program: a.program.name.clone(),
                 stage,
                 stage_label: stage_label(stage),
