@@ -16,6 +16,7 @@ mod yaml;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::{IntoParallelIterator, ParallelIterator};
@@ -281,9 +282,9 @@ const MAX_FILE_BYTES: u64 = 4_000_000;
 fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
     let cannot_read =
         |err: std::io::Error| Diagnostic::error(relative, format!("cannot read the file: {err}"));
-    let size = std::fs::metadata(root.join(relative))
-        .map_err(cannot_read)?
-        .len();
+    // Opened once: its size and its bytes come from the same open file.
+    let mut file = fs::File::open(root.join(relative)).map_err(cannot_read)?;
+    let size = file.metadata().map_err(cannot_read)?.len();
     if size > MAX_FILE_BYTES {
         return Err(Diagnostic::error(
             relative,
@@ -295,7 +296,8 @@ fn read_source(root: &Path, relative: &Path) -> Result<Source, Diagnostic> {
         )
         .with_help("a record with years of events is a few kilobytes: check that this is the file you meant, and keep long notes elsewhere"));
     }
-    let bytes = std::fs::read(root.join(relative)).map_err(cannot_read)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(cannot_read)?;
     Ok(Source {
         path: relative.to_path_buf(),
         text: decode(relative, bytes)?,
