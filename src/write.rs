@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 
@@ -201,11 +201,7 @@ impl Staging {
             unchanged.push(relative.to_owned());
             return Ok(());
         }
-        let path = self.dir.join(relative);
-        if let Some(folder) = path.parent() {
-            self.make_folder(folder)?;
-        }
-        fs::write(path, bytes)
+        self.create(&self.dir.join(relative))?.write_all(bytes)
     }
 }
 
@@ -242,14 +238,20 @@ impl Sink for Staging {
             targets,
             failure: None,
         };
-        if let Err(problem) = produce(&mut tee) {
-            return Err(tee.failure.as_ref().map_or(problem, failed));
+        let produced = produce(&mut tee);
+        // A failure to write is the sink's, whatever the producer made of it.
+        if let Some(failure) = &tee.failure {
+            return Err(failed(failure));
         }
+        produced?;
         for (relative, target) in paths.iter().zip(tee.targets) {
             self.files.fetch_add(1, Ordering::Relaxed);
-            if target.finish(self).map_err(|err| failed(&err))?
-                && let Ok(mut unchanged) = self.unchanged.lock()
-            {
+            if target.finish(self).map_err(|err| failed(&err))? {
+                // The list stays whole even if another writer panicked holding it.
+                let mut unchanged = self
+                    .unchanged
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 unchanged.push((*relative).to_owned());
             }
         }
@@ -298,7 +300,8 @@ impl io::Write for Tee<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         for target in &mut self.targets {
             if let Err(err) = target.write(self.staging, bytes) {
-                self.failure = Some(io::Error::new(err.kind(), err.to_string()));
+                self.failure
+                    .get_or_insert_with(|| io::Error::new(err.kind(), err.to_string()));
                 return Err(err);
             }
         }
