@@ -70,7 +70,7 @@ impl<'r, 'p> Affiliates<'r, 'p> {
     }
 
     /// The entry of the referral at `index` in `derived.affiliates`, shown as `id`.
-    fn view<'v>(&'v self, index: usize, id: Cow<'v, str>) -> AffiliateView<'v> {
+    fn view<'v>(&'v self, index: usize, id: &'v str) -> AffiliateView<'v> {
         let a = &self.derived.affiliates[index];
         AffiliateView {
             id,
@@ -94,13 +94,14 @@ impl<'r, 'p> Affiliates<'r, 'p> {
 impl Serialize for Affiliates<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut list = serializer.serialize_seq(Some(self.derived.affiliates.len()))?;
+        let mut put = |index: usize, id: &str| list.serialize_element(&self.view(index, id));
         if self.pseudonyms.is_empty() {
             for (index, a) in self.derived.affiliates.iter().enumerate() {
-                list.serialize_element(&self.view(index, Cow::Borrowed(&a.referral.id)))?;
+                put(index, &a.referral.id)?;
             }
         } else {
             for (pseudonym, index) in &self.pseudonyms {
-                list.serialize_element(&self.view(*index, Cow::Borrowed(pseudonym)))?;
+                put(*index, pseudonym)?;
             }
         }
         list.end()
@@ -124,7 +125,7 @@ impl Serialize for StageCountsView {
 /// One referral in `report.json`.
 #[derive(Debug, Serialize)]
 pub struct AffiliateView<'p> {
-    pub id: Cow<'p, str>,
+    pub id: &'p str,
     /// Null in public reports.
     pub name: Option<&'p str>,
     pub program: &'p str,

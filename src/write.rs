@@ -194,14 +194,19 @@ impl Staging {
     /// previous output: then it is only noted, for [`Staging::finish`] to link.
     fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
         self.files.fetch_add(1, Ordering::Relaxed);
-        if self.previous
-            && same_bytes(&self.place.out.join(relative), bytes)
-            && let Ok(mut unchanged) = self.unchanged.lock()
-        {
-            unchanged.push(relative.to_owned());
+        if self.previous && same_bytes(&self.place.out.join(relative), bytes) {
+            self.note_unchanged(relative);
             return Ok(());
         }
         self.create(&self.dir.join(relative))?.write_all(bytes)
+    }
+
+    /// Notes a file that is the same as in the previous output, for [`Staging::finish`] to
+    /// link. The list stays whole even if another writer panicked holding it.
+    fn note_unchanged(&self, relative: &str) {
+        (self.unchanged.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(relative.to_owned());
     }
 }
 
@@ -247,12 +252,7 @@ impl Sink for Staging {
         for (relative, target) in paths.iter().zip(tee.targets) {
             self.files.fetch_add(1, Ordering::Relaxed);
             if target.finish(self).map_err(|err| failed(&err))? {
-                // The list stays whole even if another writer panicked holding it.
-                let mut unchanged = self
-                    .unchanged
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                unchanged.push((*relative).to_owned());
+                self.note_unchanged(relative);
             }
         }
         Ok(())
